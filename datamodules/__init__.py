@@ -1,0 +1,20 @@
+"""LightningDataModules for the data sets the book trains on, plus the shared download code."""
+
+from .base import DataModule, TensorBatches
+from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
+from .mnist import MNIST, FashionMNIST, read_idx
+from .synthetic import SyntheticRegression
+
+__all__ = [
+    "DATA_ENV",
+    "MNIST",
+    "DataError",
+    "DataModule",
+    "FashionMNIST",
+    "RemoteFile",
+    "SyntheticRegression",
+    "TensorBatches",
+    "fetch_all",
+    "read_idx",
+    "resolve_data_dir",
+]

@@ -1,0 +1,39 @@
+"""Synthetic regression data (book section "Synthetic Regression Data"): y = Xw + b + noise."""
+
+from __future__ import annotations
+
+import torch
+
+from .base import DataModule, TensorBatches
+
+
+class SyntheticRegression(DataModule):
+    """Features X ~ N(0, 1), labels y = Xw + b + N(0, noise^2); the same draw for the same `seed`.
+
+    The true `w` and `b` are kept so a trained model can report how close it came.
+    """
+
+    def __init__(
+        self,
+        w: list[float] = [2.0, -3.4],  # noqa: B006  (plain lists keep the CLI and checkpoints simple)
+        b: float = 4.2,
+        noise: float = 0.01,
+        num_train: int = 1000,
+        num_val: int = 1000,
+        batch_size: int = 32,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(batch_size=batch_size)
+        self.save_hyperparameters()
+        if num_train < 1 or num_val < 1:
+            raise ValueError("num_train and num_val must be positive")
+        self.w, self.b = torch.tensor(w, dtype=torch.float32), float(b)
+        generator = torch.Generator().manual_seed(seed)
+        X = torch.randn(num_train + num_val, len(w), generator=generator)
+        y = X @ self.w.reshape(-1, 1) + b + noise * torch.randn(num_train + num_val, 1, generator=generator)
+        self.train_set = TensorBatches(X[:num_train], y[:num_train])
+        self.val_set = self.test_set = TensorBatches(X[num_train:], y[num_train:])
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.w)

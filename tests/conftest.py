@@ -1,0 +1,67 @@
+"""Shared fixtures: tiny data sets written in the real on-disk formats, in a temp folder."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from datamodules import MNIST, FashionMNIST, RemoteFile
+
+IMAGE_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
+TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def write_idx(path: Path, array: np.ndarray) -> Path:
+    """Write a uint8 array as a gzip-compressed idx file (the MNIST format)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+    return path
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def learnable_images(n: int, seed: int, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 images whose class is a bright bar at a class-dependent row, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, num_classes, n)
+    images = rng.integers(0, 60, (n, 28, 28))
+    for i, label in enumerate(labels):
+        images[i, 2 + 2 * label : 4 + 2 * label, 4:24] = 255
+    return images.astype(np.uint8), labels.astype(np.uint8)
+
+
+def write_mnist_files(folder: Path, n_train: int = 96, n_test: int = 48) -> list[Path]:
+    train_x, train_y = learnable_images(n_train, 0)
+    test_x, test_y = learnable_images(n_test, 1)
+    names = IMAGE_FILES + TEST_FILES
+    return [write_idx(folder / name, a) for name, a in zip(names, (train_x, train_y, test_x, test_y))]
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    """A data folder holding tiny `fashion-mnist/` and `mnist/` idx files; D2L_ZOO_DATA points at it.
+
+    The published md5s are swapped for the fixture's own, so every hash check still runs.
+    """
+    data_dir = tmp_path / "data"
+    for cls in (FashionMNIST, MNIST):
+        paths = write_mnist_files(data_dir / cls.folder_name)
+        files = [RemoteFile(p.name, f"https://example.invalid/{p.name}", f"md5:{md5(p)}") for p in paths]
+        monkeypatch.setattr(cls, "remote_files", classmethod(lambda c, files=files: files))
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir
+
+
+@pytest.fixture
+def image_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = learnable_images(64, 2)
+    return torch.from_numpy(x).float().div(255).unsqueeze(1), torch.from_numpy(y).long()

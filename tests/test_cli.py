@@ -1,0 +1,111 @@
+"""The command line end to end on tiny fixtures: fit -> test --ckpt_path -> predict, and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli import main
+
+CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
+TRAINER_PRESETS = sorted((Path(__file__).parents[1] / "configs" / "trainer").glob("*.yaml"))
+FAST = ["--trainer.max_epochs", "1", "--trainer.enable_model_summary", "false"]
+
+
+def run(*args: str):
+    return main(list(args))
+
+
+def last_checkpoint(root: Path) -> Path:
+    return sorted(root.glob("lightning_logs/version_*/checkpoints/last.ckpt"))[-1]
+
+
+def test_fit_then_test_and_predict_from_the_checkpoint_alone(tiny_mnist, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    cli = run("fit", "--config", str(CONFIGS[0].parent / "lenet.yaml"), "--data.batch_size", "32", *FAST)
+    assert cli.trainer.current_epoch == 1
+    out = capsys.readouterr().out
+    assert "epoch 1/1" in out and "examples/s" in out and "val/acc" in out
+    ckpt = last_checkpoint(tmp_path)
+
+    cli = run("test", "--ckpt_path", str(ckpt))  # no --model, --data or --config
+    assert type(cli.model).__name__ == "LeNet" and cli.model.hparams.lr == 0.9
+    assert type(cli.datamodule).__name__ == "FashionMNIST" and cli.datamodule.batch_size == 32
+    assert "test/acc" in cli.trainer.callback_metrics
+
+    cli = run("predict", "--ckpt_path", str(ckpt), "--data.batch_size", "16")  # flags still override
+    assert cli.datamodule.batch_size == 16
+    out = capsys.readouterr().out
+    png = Path(out.split("wrote ")[-1].strip())
+    assert png.name == "predictions.png" and png.stat().st_size > 1000
+    rows = (png.parent / "predictions.csv").read_text().splitlines()
+    assert rows[0] == "index,target,pred,target_name,pred_name" and len(rows) == 1 + 48
+
+
+def test_models_and_data_by_class_name(tiny_mnist, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for model in ("SoftmaxRegression", "MLP"):
+        cli = run("fit", "--model", model, "--model.impl", "scratch", "--data", "MNIST", *FAST)
+        assert type(cli.model).__name__ == model and cli.model.impl == "scratch"
+
+
+def test_linear_regression_recovers_w_and_b(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run("fit", "--config", str(CONFIGS[0].parent / "linear_regression.yaml"), "--trainer.enable_model_summary", "false")
+    out = capsys.readouterr().out
+    errors = out.split("error in w: ")[1]
+    w_err = [abs(float(v)) for v in errors.split("]")[0].strip("[").split(",")]
+    b_err = abs(float(errors.split("error in b: ")[1].split()[0]))
+    assert max(w_err) < 0.01 and b_err < 0.01
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_every_config_parses(config, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run("fit", "--config", str(config), "--print_config")
+    assert exit_info.value.code == 0
+    assert "class_path" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("preset", TRAINER_PRESETS, ids=lambda p: p.stem)
+def test_trainer_presets_combine_with_a_network_config(preset, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run("fit", "--config", str(CONFIGS[0].parent / "lenet.yaml"), "--config", str(preset), "--print_config")
+    assert exit_info.value.code == 0
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run("test", "--ckpt_path", str(tmp_path / "nope.ckpt"))
+    assert exit_info.value.code == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_a_file_that_is_not_a_checkpoint_is_a_clear_error(tmp_path, capsys):
+    bogus = tmp_path / "model.ckpt"
+    bogus.write_text("not a checkpoint")
+    with pytest.raises(SystemExit):
+        run("predict", "--ckpt_path", str(bogus))
+    assert "not a readable Lightning checkpoint" in capsys.readouterr().err
+
+
+def test_bad_config_value_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        run("fit", "--model", "MLP", "--model.impl", "fastest", "--data", "FashionMNIST")
+    err = capsys.readouterr().err
+    assert "impl must be one of" in err and "Traceback" not in err
+
+
+def test_missing_data_offline_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("D2L_ZOO_DATA", str(tmp_path / "empty"))
+    with pytest.raises(SystemExit) as exit_info:
+        run("fit", "--model", "LeNet", "--data", "FashionMNIST", "--data.download", "false", *FAST)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "t10k-labels-idx1-ubyte.gz" in err and "md5:bb300cfdad3c16e7a12a480ee83cd310" in err
+    assert str(tmp_path / "empty" / "fashion-mnist") in err

@@ -1,0 +1,183 @@
+"""The base LightningModules every network stands on (the book's ``d2l.Module`` / ``d2l.Classifier``).
+
+A concrete network defines its layers (and, for the scratch variants, what the book builds by hand);
+losses, metrics, logging, optimisers and prediction output live here, once.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics.classification import MulticlassAccuracy
+
+from .checkpoint import class_path
+
+OPTIMIZERS = ("sgd", "sgd-scratch", "adam")
+
+
+class ScratchSGD(torch.optim.Optimizer):
+    """Minibatch stochastic gradient descent as the book writes it by hand: ``p -= lr * p.grad``.
+
+    Scratch variant (book section "Linear Regression Implementation from Scratch"); the concise
+    variants use ``torch.optim.SGD``.
+    """
+
+    def __init__(self, params, lr: float) -> None:
+        super().__init__(params, {"lr": lr})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None if closure is None else torch.enable_grad()(closure)()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    param -= group["lr"] * param.grad
+        return loss
+
+
+class ZooModule(L.LightningModule):
+    """Hyperparameters saved for checkpoints, the book's optimisers, and a throughput unit.
+
+    Args:
+        lr: learning rate.
+        optimizer: ``sgd`` (torch), ``sgd-scratch`` (the book's hand-written SGD) or ``adam``.
+        weight_decay: L2 penalty handed to the optimiser.
+        momentum: SGD momentum.
+    """
+
+    throughput_unit = "examples"  # what EpochSummary counts per second: "examples" or "tokens"
+
+    def __init__(self, lr: float = 0.1, optimizer: str = "sgd", weight_decay: float = 0.0, momentum: float = 0.0):
+        super().__init__()
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+        if lr <= 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        if optimizer == "sgd-scratch" and (weight_decay or momentum):
+            raise ValueError("sgd-scratch is plain SGD: use optimizer=sgd for weight_decay or momentum")
+        self.lr, self.optimizer_name, self.weight_decay, self.momentum = lr, optimizer, weight_decay, momentum
+        self.save_hyperparameters()  # collects the arguments of every __init__ up the class chain
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        if self.optimizer_name == "sgd-scratch":
+            return ScratchSGD(self.parameters(), lr=self.lr)
+        if self.optimizer_name == "adam":
+            return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.SGD(self.parameters(), lr=self.lr, weight_decay=self.weight_decay, momentum=self.momentum)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Record which classes wrote the checkpoint, so ``cli.py test --ckpt_path X`` needs nothing else."""
+        data = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        checkpoint["zoo"] = {"model": class_path(self), "data": class_path(data) if data is not None else None}
+
+    def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
+        """Turn what ``predict_step`` returned into files a person can look at; return their paths."""
+        return []
+
+
+class Classifier(ZooModule):
+    """Cross-entropy, accuracy, and predictions for every classification network.
+
+    ``forward`` returns logits (scratch softmax regression returns probabilities and overrides
+    :meth:`loss`). Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``,
+    ``test/acc`` per epoch.
+    """
+
+    def __init__(self, num_classes: int = 10, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        self.train_acc, self.val_acc, self.test_acc = (
+            MulticlassAccuracy(num_classes, average="micro") for _ in range(3)
+        )
+
+    def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(y_hat, y)
+
+    def _step(self, batch, stage: str, accuracy: MulticlassAccuracy) -> torch.Tensor:
+        x, y = batch
+        y_hat = self(x)
+        loss = self.loss(y_hat, y)
+        accuracy(y_hat.detach(), y)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train", self.train_acc)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val", self.val_acc)
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "test", self.test_acc)
+
+    def predict_step(self, batch, batch_idx: int) -> dict:
+        """Class indices (and the labels and first images, for the prediction figure)."""
+        x, y = batch
+        out = {"preds": self(x).argmax(dim=1).cpu(), "targets": y.cpu()}
+        if batch_idx == 0:
+            out["images"] = x[:32].float().cpu()
+        return out
+
+    def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
+        """``predictions.csv`` (index, true, predicted, names) and ``predictions.png`` (the book's figure)."""
+        from .plotting import save_image_grid
+
+        names = list(getattr(datamodule, "classes", []) or [])
+        preds = torch.cat([o["preds"] for o in outputs]).tolist()
+        targets = torch.cat([o["targets"] for o in outputs]).tolist()
+
+        def name(i: int) -> str:
+            return names[i] if i < len(names) else str(i)
+
+        csv_path = out_dir / "predictions.csv"
+        with open(csv_path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["index", "target", "pred", "target_name", "pred_name"])
+            for i, (t, p) in enumerate(zip(targets, preds)):
+                writer.writerow([i, t, p, name(t), name(p)])
+        images = outputs[0]["images"]
+        shown = list(zip(targets[: len(images)], preds[: len(images)]))
+        titles = [f"{name(t)}\n{name(p)}" for t, p in shown]
+        colors = ["black" if t == p else "red" for t, p in shown]
+        png_path = save_image_grid(
+            images, titles, out_dir / "predictions.png", "true / predicted (mistakes in red)", title_colors=colors
+        )
+        accuracy = sum(t == p for t, p in zip(targets, preds)) / max(len(targets), 1)
+        print(f"predicted {len(preds)} examples, accuracy {accuracy:.4f}")
+        return [csv_path, png_path]
+
+
+class Regressor(ZooModule):
+    """Squared loss for every regression network; logs ``train/loss``, ``val/loss``, ``test/loss``."""
+
+    def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(y_hat, y)
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        x, y = batch
+        loss = self.loss(self(x), y)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self(batch[0]).cpu()
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

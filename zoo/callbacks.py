@@ -1,0 +1,68 @@
+"""Callbacks the CLI installs by default: a one-line epoch summary and the prediction writer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+
+class EpochSummary(L.Callback):
+    """Prints one line per epoch (logged metrics and training throughput) and the fit's wall time.
+
+    The book reports examples/sec (tokens/sec for language models) over the training epochs; this
+    counts the same, excluding validation. Readable in cluster logs, where progress bars are off.
+    """
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.fit_start = time.perf_counter()
+        self.train_seconds, self.train_items = 0.0, 0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.epoch_start = self.last_batch_end = time.perf_counter()
+        self.items = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        inputs = batch[0]
+        self.items += inputs.numel() if getattr(pl_module, "throughput_unit", "") == "tokens" else len(inputs)
+        self.last_batch_end = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        seconds = max(self.last_batch_end - self.epoch_start, 1e-9)
+        self.train_seconds += seconds
+        self.train_items += self.items
+        if not trainer.is_global_zero:
+            return
+        metrics = "  ".join(
+            f"{k} {v.item():.4f}" for k, v in sorted(trainer.callback_metrics.items()) if v.numel() == 1
+        )
+        unit = getattr(pl_module, "throughput_unit", "examples")
+        rate = self.items * trainer.world_size / seconds
+        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  {metrics}  {rate:,.0f} {unit}/s", flush=True)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero and self.train_seconds:
+            unit = getattr(pl_module, "throughput_unit", "examples")
+            rate = self.train_items * trainer.world_size / self.train_seconds
+            wall = time.perf_counter() - self.fit_start
+            print(f"fit done in {wall:.1f} s wall; training {rate:,.0f} {unit}/s on {trainer.strategy.root_device}")
+
+
+class PredictionWriter(BasePredictionWriter):
+    """After ``predict``, asks the model to write its predictions as files and prints their paths."""
+
+    def __init__(self, output_dir: str | None = None) -> None:
+        super().__init__(write_interval="epoch")
+        self.output_dir = output_dir
+
+    def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:
+        if not trainer.is_global_zero or not hasattr(pl_module, "write_predictions"):
+            return
+        if predictions and isinstance(predictions[0], list):  # several predict dataloaders: use the first
+            predictions = predictions[0]
+        out_dir = Path(self.output_dir or trainer.log_dir or trainer.default_root_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for path in pl_module.write_predictions(predictions, out_dir, trainer.datamodule):
+            print(f"wrote {path}")

@@ -1,0 +1,30 @@
+"""Weight initialisation as the book does it, in one place.
+
+``xavier``: Xavier-uniform weights on every Linear/Conv layer (the CNN chapters, ``train_ch6``).
+``normal``: N(0, 0.01) weights and zero biases (the linear and MLP chapters).
+``default``: PyTorch's own initialisation.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+INIT_SCHEMES = ("xavier", "normal", "default")
+_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)
+
+
+def init_weights(module: nn.Module, scheme: str) -> nn.Module:
+    """Initialise the Linear/Conv layers of `module` in place with the book's `scheme`; return `module`."""
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"init must be one of {INIT_SCHEMES}, got {scheme!r}")
+    if scheme == "default":
+        return module
+    for layer in module.modules():
+        if isinstance(layer, _LAYERS):
+            if scheme == "xavier":
+                nn.init.xavier_uniform_(layer.weight)
+            else:
+                nn.init.normal_(layer.weight, std=0.01)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
+    return module

@@ -1,0 +1,85 @@
+"""Multilayer perceptrons, with dropout (book sections "Implementation of Multilayer Perceptrons"
+and "Dropout"), from scratch and concise.
+
+``MLP(num_hiddens=[256])`` is the book's 784-256-10 network; ``num_hiddens=[256, 256]`` with
+``dropouts=[0.2, 0.5]`` is its dropout network. Weights start at N(0, 0.01), as in the book.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import Classifier
+from .init import init_weights
+from .linear import check_impl
+
+# --- scratch pieces ------------------------------------------------------------------------------
+
+
+def relu(X: torch.Tensor) -> torch.Tensor:
+    """Scratch: max(X, 0)."""
+    return torch.max(X, torch.zeros_like(X))
+
+
+def dropout_layer(X: torch.Tensor, p: float) -> torch.Tensor:
+    """Scratch: zero each element with probability p and scale the survivors by 1 / (1 - p)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    if p == 1.0:
+        return torch.zeros_like(X)
+    mask = (torch.rand(X.shape, device=X.device) > p).to(X.dtype)
+    return mask * X / (1.0 - p)
+
+
+# --- the network ---------------------------------------------------------------------------------
+
+
+class MLP(Classifier):
+    """Fully connected layers with ReLU (and dropout after each hidden layer, if asked for).
+
+    Args:
+        num_inputs: input features (784 = 28 x 28 pixels, flattened).
+        num_hiddens: width of each hidden layer.
+        num_outputs: classes.
+        dropouts: dropout probability after each hidden layer (empty: no dropout).
+        impl: ``scratch`` (hand-written parameters, ReLU and dropout) or ``concise`` (``torch.nn``).
+    """
+
+    def __init__(
+        self,
+        num_inputs: int = 784,
+        num_hiddens: list[int] = [256],  # noqa: B006
+        num_outputs: int = 10,
+        dropouts: list[float] = [],  # noqa: B006
+        impl: str = "concise",
+        lr: float = 0.1,
+        **kwargs,
+    ) -> None:
+        super().__init__(num_classes=num_outputs, lr=lr, **kwargs)
+        self.impl = check_impl(impl)
+        if dropouts and len(dropouts) != len(num_hiddens):
+            raise ValueError(f"give one dropout per hidden layer: {len(num_hiddens)} layers, dropouts={dropouts}")
+        if any(not 0.0 <= p <= 1.0 for p in dropouts):
+            raise ValueError(f"dropout probabilities must be in [0, 1], got {dropouts}")
+        self.dropouts = list(dropouts) or [0.0] * len(num_hiddens)
+        widths = [num_inputs, *num_hiddens, num_outputs]
+        if impl == "scratch":
+            self.Ws = nn.ParameterList(nn.Parameter(torch.randn(i, o) * 0.01) for i, o in zip(widths, widths[1:]))
+            self.bs = nn.ParameterList(nn.Parameter(torch.zeros(o)) for o in widths[1:])
+        else:
+            layers: list[nn.Module] = [nn.Flatten()]
+            for (i, o), p in zip(zip(widths, widths[1:]), self.dropouts):
+                layers += [nn.Linear(i, o), nn.ReLU()] + ([nn.Dropout(p)] if p > 0 else [])
+            layers.append(nn.Linear(widths[-2], widths[-1]))
+            self.net = init_weights(nn.Sequential(*layers), "normal")
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        if self.impl == "concise":
+            return self.net(X)
+        H = X.reshape(len(X), -1)
+        for W, b, p in zip(self.Ws[:-1], self.bs[:-1], self.dropouts):
+            H = relu(H @ W + b)
+            if self.training and p > 0:
+                H = dropout_layer(H, p)
+        return H @ self.Ws[-1] + self.bs[-1]
