@@ -3,7 +3,10 @@
 from .base import DataModule, TensorBatches
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
 from .mnist import MNIST, FashionMNIST, read_idx
+from .sine import SineSequence
 from .synthetic import SyntheticRegression
+from .timemachine import TimeMachine
+from .vocab import Vocab, tokenize
 
 __all__ = [
     "DATA_ENV",
@@ -12,9 +15,13 @@ __all__ = [
     "DataModule",
     "FashionMNIST",
     "RemoteFile",
+    "SineSequence",
     "SyntheticRegression",
     "TensorBatches",
+    "TimeMachine",
+    "Vocab",
     "fetch_all",
     "read_idx",
     "resolve_data_dir",
+    "tokenize",
 ]

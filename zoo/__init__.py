@@ -4,14 +4,18 @@ from .base import Classifier, Regressor, ScratchSGD, ZooModule
 from .convnets import LeNet
 from .linear import LinearRegression, SoftmaxRegression
 from .mlp import MLP
+from .sequence import RNNLM, LanguageModel, SineMLP
 
 __all__ = [
     "MLP",
+    "RNNLM",
     "Classifier",
+    "LanguageModel",
     "LeNet",
     "LinearRegression",
     "Regressor",
     "ScratchSGD",
+    "SineMLP",
     "SoftmaxRegression",
     "ZooModule",
 ]

@@ -1,0 +1,305 @@
+"""Sequence models: vocabulary, minibatch schemes, scratch RNN cells, perplexity, generation, sine."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from torch import nn
+
+from cli import main
+from datamodules import RemoteFile, SineSequence, TimeMachine, Vocab, tokenize
+from datamodules import timemachine as tm
+from datamodules.timemachine import LanguageModelBatches, bundled_time_machine, preprocess
+from zoo import RNNLM, SineMLP
+from zoo.sequence.deep import ScratchStack
+from zoo.sequence.gru import GRUScratch
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+TINY_TEXT = "The Time Traveller (for so it will be convenient to speak of him)\nwas expounding a matter.\n" * 30
+
+
+@pytest.fixture
+def tiny_text(tmp_path, monkeypatch):
+    """A short text served as the 'hub' copy of The Time Machine, hash-checked like the real one."""
+    folder = tmp_path / "data" / "timemachine"
+    folder.mkdir(parents=True)
+    path = folder / "timemachine.txt"
+    path.write_text(TINY_TEXT)
+    sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
+    monkeypatch.setattr(tm, "TIME_MACHINE", RemoteFile("timemachine.txt", "https://example.invalid/t", f"sha1:{sha1}"))
+    monkeypatch.setenv("D2L_ZOO_DATA", str(tmp_path / "data"))
+    return path
+
+
+def trainer(tmp_path, **kwargs) -> L.Trainer:
+    defaults = dict(default_root_dir=tmp_path, enable_progress_bar=False, logger=False, enable_model_summary=False)
+    return L.Trainer(**{**defaults, **kwargs})
+
+
+# --- text and vocabulary -------------------------------------------------------------------------
+
+
+def test_bundled_text_is_the_published_time_machine():
+    text = bundled_time_machine().read_text()
+    assert text.startswith("The Time Machine, by H. G. Wells") and len(text) == 178979
+
+
+def test_preprocess_and_tokenize():
+    assert preprocess("The Time-Machine, 1895!\nBy H. G.") == "the time machine by h g "
+    assert tokenize("ab c", "char") == ["a", "b", " ", "c"]
+    assert tokenize("ab  c", "word") == ["ab", "c"]
+    with pytest.raises(ValueError, match="token"):
+        tokenize("x", "byte")
+
+
+def test_vocab_orders_by_frequency_and_round_trips():
+    tokens = list("abbcccdddd")
+    vocab = Vocab(tokens, reserved_tokens=["<pad>"])
+    assert vocab.idx_to_token == ["<unk>", "<pad>", "d", "c", "b", "a"]
+    assert vocab.to_tokens(vocab[tokens]) == tokens
+    assert vocab["z"] == vocab.unk == 0 and vocab.to_tokens(0) == "<unk>"
+    assert Vocab(tokens, min_freq=3).idx_to_token == ["<unk>", "d", "c"]
+    assert Vocab.from_tokens(vocab.idx_to_token) == vocab
+    with pytest.raises(ValueError, match="unk"):
+        Vocab.from_tokens(["a", "b"])
+
+
+def test_time_machine_char_vocab_has_the_books_28_tokens():
+    data = TimeMachine()
+    data.setup("fit")
+    assert len(data.vocab) == 28 and data.vocab.idx_to_token[:4] == ["<unk>", " ", "e", "t"]
+    assert len(data.corpus) > 170000
+
+
+# --- minibatch schemes ---------------------------------------------------------------------------
+
+
+def test_random_sampling_yields_each_subsequence_once_per_epoch():
+    T, B = 5, 4
+    batches = LanguageModelBatches(torch.arange(103), B, T, "random")
+    offsets = set()
+    for _ in range(6):
+        X_all, count = [], 0
+        for X, Y in batches:
+            assert X.shape == (B, T) and torch.equal(Y, X + 1)
+            X_all.append(X)
+            count += 1
+        assert count == len(batches)
+        starts = torch.cat(X_all)[:, 0]
+        assert len(set(starts.tolist())) == len(starts)  # no subsequence twice
+        offset = int(starts.min()) % T
+        assert all((s - offset) % T == 0 for s in starts.tolist())  # non-overlapping
+        offsets.add(offset)
+    assert len(offsets) > 1  # a fresh offset per epoch
+
+
+def test_sequential_partitioning_continues_rows_across_batches():
+    T, B = 5, 3
+    batches = LanguageModelBatches(torch.arange(100), B, T, "sequential")
+    for _ in range(4):
+        previous = None
+        n = 0
+        for X, Y in batches:
+            assert X.shape == (B, T) and torch.equal(Y, X + 1)
+            assert torch.equal(X[:, 1:], X[:, :-1] + 1)
+            if previous is not None:
+                assert torch.equal(X[:, 0], previous[:, -1] + 1)  # row b continues row b
+            previous, n = X, n + 1
+        assert n == len(batches)
+
+
+def test_sampling_is_reproducible_under_a_seed():
+    def first_batch():
+        torch.manual_seed(7)
+        return next(iter(LanguageModelBatches(torch.arange(500), 4, 5, "random")))[0]
+
+    assert torch.equal(first_batch(), first_batch())
+
+
+def test_windows_sampling_and_validation_split(tiny_text):
+    data = TimeMachine(source="hub", sampling="windows", num_steps=8, num_train=100, num_val=40, batch_size=16)
+    data.prepare_data()
+    data.setup("fit")
+    X, Y = data.train_set.tensors
+    assert X.shape == (100, 8) and torch.equal(X[1:, :-1], X[:-1, 1:]) and torch.equal(Y[:, :-1], X[:, 1:])
+    assert len(data.val_set) == 40 and not data.carries_state
+    held_out = TimeMachine(source="hub", val_fraction=0.2, batch_size=2, num_steps=5)
+    held_out.setup("fit")
+    assert len(held_out.train_set.corpus) + len(held_out.val_set.corpus) == len(held_out.corpus)
+
+
+def test_bad_text_settings_raise_clear_errors(tiny_text):
+    for kwargs, message in [
+        ({"token": "byte"}, "token"),
+        ({"sampling": "shuffled"}, "sampling"),
+        ({"source": "web"}, "source"),
+        ({"val_fraction": 1.0}, "val_fraction"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            TimeMachine(**kwargs)
+    data = TimeMachine(source="hub", batch_size=64, num_steps=100)
+    with pytest.raises(ValueError, match="too short"):
+        data.setup("fit")
+
+
+# --- scratch layers == torch.nn ------------------------------------------------------------------
+
+_GATES = {"rnn": [("W_xh", "W_hh", "b_h")], "lstm": [], "gru": []}
+_TORCH_ORDER = {
+    "rnn": [("xh", "hh", "h")],
+    "gru": [("xr", "hr", "r"), ("xz", "hz", "z"), ("xh", "hh", "h")],  # nn.GRU: reset, update, new
+    "lstm": [("xi", "hi", "i"), ("xf", "hf", "f"), ("xc", "hc", "c"), ("xo", "ho", "o")],  # nn.LSTM: i, f, g, o
+}
+
+
+def copy_torch_to_scratch(torch_rnn: nn.RNNBase, scratch: ScratchStack, cell: str) -> None:
+    """Copy nn.RNN/GRU/LSTM weights into a ScratchStack (torch sums two biases the book has as one)."""
+    D = scratch.num_directions
+    with torch.no_grad():
+        for index, layer in enumerate(scratch.layers):
+            suffix = f"l{index // D}" + ("_reverse" if index % D else "")
+            W_ih, W_hh = getattr(torch_rnn, f"weight_ih_{suffix}"), getattr(torch_rnn, f"weight_hh_{suffix}")
+            b_ih, b_hh = getattr(torch_rnn, f"bias_ih_{suffix}"), getattr(torch_rnn, f"bias_hh_{suffix}")
+            H = layer.num_hiddens
+            for g, (x, h, b) in enumerate(_TORCH_ORDER[cell]):
+                rows = slice(g * H, (g + 1) * H)
+                getattr(layer, f"W_{x}").copy_(W_ih[rows].T)
+                getattr(layer, f"W_{h}").copy_(W_hh[rows].T)
+                if cell == "gru" and b == "h":  # the candidate's hidden bias sits inside the reset gate
+                    getattr(layer, f"b_{b}").copy_(b_ih[rows])
+                    layer.b_hh.copy_(b_hh[rows])
+                else:
+                    getattr(layer, f"b_{b}").copy_(b_ih[rows] + b_hh[rows])
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("num_layers, bidirectional", [(1, False), (2, False), (2, True)])
+def test_scratch_cells_equal_torch_on_copied_weights(cell, num_layers, bidirectional):
+    torch.manual_seed(0)
+    concise = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](6, 8, num_layers, bidirectional=bidirectional)
+    extra = {"reset_after": True} if cell == "gru" else {}
+    scratch = ScratchStack(cell, 6, 8, num_layers, bidirectional, **extra)
+    copy_torch_to_scratch(concise, scratch, cell)
+    X = torch.randn(7, 3, 6)
+    D = 2 if bidirectional else 1
+    h0 = torch.randn(num_layers * D, 3, 8)
+    state = (h0, torch.randn_like(h0)) if cell == "lstm" else h0
+    for s in (None, state):
+        Y_scratch, state_scratch = scratch(X, s)
+        Y_torch, state_torch = concise(X, s)
+        torch.testing.assert_close(Y_scratch, Y_torch)
+        if cell == "lstm":
+            torch.testing.assert_close(state_scratch[0], state_torch[0])
+            torch.testing.assert_close(state_scratch[1], state_torch[1])
+        else:
+            torch.testing.assert_close(state_scratch, state_torch)
+
+
+def test_book_gru_applies_the_reset_gate_before_the_hidden_product():
+    torch.manual_seed(0)
+    gru = GRUScratch(3, 4, sigma=0.5)
+    X, H = torch.randn(1, 2, 3), torch.randn(2, 4)
+    R = torch.sigmoid(X[0] @ gru.W_xr + H @ gru.W_hr + gru.b_r)
+    Z = torch.sigmoid(X[0] @ gru.W_xz + H @ gru.W_hz + gru.b_z)
+    H_tilde = torch.tanh(X[0] @ gru.W_xh + (R * H) @ gru.W_hh + gru.b_h)
+    torch.testing.assert_close(gru(X, H)[1], Z * H + (1 - Z) * H_tilde)
+
+
+# --- language models -----------------------------------------------------------------------------
+
+
+def test_uniform_model_has_perplexity_equal_to_vocab_size(tiny_text, tmp_path):
+    data = TimeMachine(source="hub", batch_size=4, num_steps=10, val_fraction=0.5)
+    model = RNNLM(num_hiddens=8)
+    trainer(tmp_path).validate(model, data)  # builds the model for the data's vocabulary
+    with torch.no_grad():
+        model.linear.weight.zero_()
+        model.linear.bias.zero_()
+    metrics = trainer(tmp_path).validate(model, data)[0]
+    assert metrics["val/ppl"] == pytest.approx(len(data.vocab), rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    "cell, impl, layers, bidirectional",
+    [("rnn", "scratch", 1, False), ("gru", "scratch", 1, False), ("lstm", "scratch", 1, False),
+     ("gru", "concise", 2, False), ("lstm", "concise", 1, True)],
+)  # fmt: skip
+def test_language_models_learn_a_tiny_text(tiny_text, tmp_path, cell, impl, layers, bidirectional):
+    torch.manual_seed(0)
+    data = TimeMachine(source="hub", batch_size=8, num_steps=10)
+    model = RNNLM(cell=cell, impl=impl, num_hiddens=32, num_layers=layers, bidirectional=bidirectional, lr=2.0)
+    run = trainer(tmp_path, max_epochs=12, gradient_clip_val=1.0)
+    run.fit(model, data)
+    first = torch.exp(torch.tensor(3.2))  # above log(28): where an untrained model starts
+    assert run.callback_metrics["train/ppl"] < 0.6 * first
+
+
+def test_generation_is_deterministic_and_checkpoints_carry_the_vocab(tiny_text, tmp_path):
+    torch.manual_seed(0)
+    data = TimeMachine(source="hub", batch_size=8, num_steps=10)
+    model = RNNLM(num_hiddens=32, lr=2.0, num_preds=20)
+    run = trainer(tmp_path, max_epochs=15, gradient_clip_val=1.0)
+    run.fit(model, data)
+    greedy = model.generate("the time ")
+    assert greedy.startswith("the time ") and len(greedy) == len("the time ") + 20
+    assert model.generate("the time ") == greedy
+    torch.manual_seed(3)
+    sampled = model.generate("the", temperature=1.0)
+    torch.manual_seed(3)
+    assert model.generate("the", temperature=1.0) == sampled
+    path = tmp_path / "lm.ckpt"
+    run.save_checkpoint(path)
+    restored = RNNLM.load_from_checkpoint(path)  # no data module: the vocabulary is in the checkpoint
+    assert restored.vocab == data.vocab and restored.generate("the time ") == greedy
+
+
+def test_untrained_model_without_vocab_gives_a_clear_error():
+    with pytest.raises(ValueError, match="vocabulary"):
+        RNNLM().generate("time")
+    with pytest.raises(ValueError, match="cell"):
+        RNNLM(cell="transformer")
+
+
+def test_cli_fit_then_predict_generates_from_the_checkpoint(tiny_text, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    config = str(CONFIGS / "gru_time_machine.yaml")
+    flags = ["--data.source", "hub", "--data.max_tokens", "-1", "--trainer.max_epochs", "2"]
+    main(["fit", "--config", config, *flags, "--model.num_hiddens", "16", "--trainer.enable_model_summary", "false"])
+    ckpt = sorted(tmp_path.glob("lightning_logs/version_*/checkpoints/last.ckpt"))[-1]
+    capsys.readouterr()
+    main(["predict", "--ckpt_path", str(ckpt), "--model.prefix", "time traveller", "--model.num_preds", "12"])
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("time traveller"))
+    assert len(line) == len("time traveller") + 12
+    assert (ckpt.parents[2] / "version_1" / "generated.txt").read_text().rstrip("\n") == line
+
+
+# --- sine-wave autoregression --------------------------------------------------------------------
+
+
+def test_sine_data_lags_and_splits():
+    data = SineSequence(T=100, tau=4, n_train=60, noise=0.0)
+    X, y = data.train_set.tensors
+    assert X.shape == (60, 4) and y.shape == (60, 1) and len(data.val_set) == 36
+    torch.testing.assert_close(X[5], data.x[5:9])
+    torch.testing.assert_close(y[5, 0], data.x[9])
+    with pytest.raises(ValueError, match="tau"):
+        SineSequence(T=100, tau=4, n_train=99)
+
+
+def test_sine_mlp_learns_and_predict_draws_the_k_step_figure(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    cli = main(["fit", "--config", str(CONFIGS / "sine.yaml"), "--trainer.enable_model_summary", "false"])
+    assert cli.trainer.callback_metrics["val/loss"] < 0.1  # the noise variance is 0.04
+    ckpt = sorted(tmp_path.glob("lightning_logs/version_*/checkpoints/last.ckpt"))[-1]
+    main(["predict", "--ckpt_path", str(ckpt)])
+    out = capsys.readouterr().out
+    assert "k=64" in out
+    png = Path(next(line for line in out.splitlines() if line.endswith("sine_predictions.png")).split("wrote ")[1])
+    assert png.stat().st_size > 10000
+    model = SineMLP()
+    assert model.k_step(torch.randn(200)).shape == (200 - 4 - 64 + 1, 4 + 64)

@@ -1,0 +1,187 @@
+"""The base of every language model (book sections "Language Models" and "RNNs from Scratch":
+perplexity, hidden state across minibatches, gradient clipping, prediction).
+
+A concrete model defines :meth:`build` (its layers, once the vocabulary size is known),
+:meth:`forward` (token indices -> logits and new state) and :meth:`begin_state`, and ends its
+``__init__`` with ``self.build_if_vocab()``.
+
+The vocabulary comes from the data module at ``setup`` and is stored in the hyperparameters
+(``vocab``), so ``load_from_checkpoint`` and ``cli.py predict --ckpt_path X`` need no data.
+Gradient clipping is the Trainer's job: ``trainer.gradient_clip_val: 1`` in the configs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torchmetrics.text import Perplexity
+
+from datamodules.vocab import TOKEN_TYPES, Vocab, detokenize, tokenize
+
+from ..base import ZooModule
+
+
+def detach_state(state):
+    """Cut the graph behind a hidden state (a tensor or a tuple of tensors) between minibatches."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+class LanguageModel(ZooModule):
+    """Next-token prediction with perplexity, truncated BPTT across sequential batches, and generation.
+
+    Args:
+        vocab: the vocabulary's tokens (index order); filled in from the data module when None.
+        token_type: ``char`` or ``word``, how `prefix` is split and output joined; from the data module
+            (its ``token``) when None.
+        prefix: what ``predict`` continues.
+        num_preds: how many tokens ``predict`` generates.
+        temperature: 0 picks the most likely token (the book's ``predict_ch8``); > 0 samples.
+        lr, optimizer, weight_decay, momentum: see :class:`~zoo.base.ZooModule`.
+    """
+
+    throughput_unit = "tokens"
+
+    def __init__(
+        self,
+        vocab: list[str] | None = None,
+        token_type: str | None = None,
+        prefix: str = "time traveller",
+        num_preds: int = 50,
+        temperature: float = 0.0,
+        lr: float = 1.0,
+        **kwargs,
+    ) -> None:
+        super().__init__(lr=lr, **kwargs)
+        if token_type is not None and token_type not in TOKEN_TYPES:
+            raise ValueError(f"token_type must be one of {TOKEN_TYPES}, got {token_type!r}")
+        if num_preds < 0 or temperature < 0:
+            raise ValueError("num_preds and temperature must not be negative")
+        self.vocab = Vocab.from_tokens(vocab) if vocab else None
+        self.train_ppl, self.val_ppl, self.test_ppl = Perplexity(), Perplexity(), Perplexity()
+        self._state = None
+
+    # --- what a concrete model defines -----------------------------------------------------------
+
+    def build(self, vocab_size: int) -> None:
+        raise NotImplementedError
+
+    def build_if_vocab(self) -> None:
+        """Build the layers now if the vocabulary was given (e.g. when loading a checkpoint)."""
+        if self.vocab is not None:
+            self.build(len(self.vocab))
+
+    def forward(self, X: torch.Tensor, state=None):
+        """(batch, steps) token indices -> ((batch, steps, vocab) logits, new state)."""
+        raise NotImplementedError
+
+    def begin_state(self, batch_size: int):
+        raise NotImplementedError
+
+    # --- vocabulary from the data ----------------------------------------------------------------
+
+    def setup(self, stage: str) -> None:
+        data = getattr(self.trainer, "datamodule", None)
+        data_vocab = getattr(data, "vocab", None)
+        if data_vocab is None:
+            if self.vocab is None:
+                raise ValueError(f"{type(self).__name__} needs a vocabulary: give `vocab` or a text data module")
+            return
+        if self.vocab is None:
+            self.vocab = data_vocab
+            self.hparams["vocab"] = list(data_vocab.idx_to_token)
+            self.build(len(data_vocab))
+        elif self.vocab != data_vocab:
+            raise ValueError(
+                f"the model's vocabulary ({len(self.vocab)} tokens) differs from the data's ({len(data_vocab)})"
+            )
+        if self.hparams.get("token_type") is None:
+            self.hparams["token_type"] = getattr(data, "token", "char")
+
+    # --- training --------------------------------------------------------------------------------
+
+    def on_train_epoch_start(self) -> None:
+        self._state = None
+
+    def _step(self, batch, stage: str, perplexity: Perplexity, carry_state: bool) -> torch.Tensor:
+        X, Y = batch
+        state = detach_state(self._state) if carry_state else None
+        logits, state = self(X, state)
+        if carry_state:
+            self._state = state
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
+        perplexity(logits.detach().float(), Y)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/ppl", perplexity, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def _carries_state(self) -> bool:
+        return bool(getattr(getattr(self.trainer, "datamodule", None), "carries_state", False))
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train", self.train_ppl, self._carries_state())
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val", self.val_ppl, carry_state=False)
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "test", self.test_ppl, carry_state=False)
+
+    # --- generation ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def generate(
+        self, prefix: str | None = None, num_preds: int | None = None, temperature: float | None = None
+    ) -> str:
+        """Warm up on `prefix`, then append `num_preds` tokens (book: ``predict_ch8``)."""
+        if self.vocab is None:
+            raise ValueError("the model has no vocabulary yet: train it or load it from a checkpoint")
+        hp = self.hparams
+        prefix = hp.prefix if prefix is None else prefix
+        num_preds = hp.num_preds if num_preds is None else num_preds
+        temperature = hp.temperature if temperature is None else temperature
+        token = hp.get("token_type") or "char"
+        tokens = tokenize(prefix, token)
+        if not tokens:
+            raise ValueError("prefix must hold at least one token")
+        was_training = self.training
+        self.eval()
+        outputs = self.vocab[tokens]
+        state = self.begin_state(1)
+        logits, state = self(torch.tensor([outputs], device=self.device), state)
+        for _ in range(num_preds):
+            last = logits[0, -1].float()
+            if temperature > 0:
+                nxt = int(torch.multinomial(torch.softmax(last / temperature, dim=-1), 1))
+            else:
+                nxt = int(last.argmax())
+            outputs.append(nxt)
+            logits, state = self(torch.tensor([[nxt]], device=self.device), state)
+        self.train(was_training)
+        return detokenize(self.vocab.to_tokens(outputs), token)
+
+    def on_fit_end(self) -> None:
+        if self.hparams.num_preds:
+            self.print(f"generated: {self.generate()!r}")
+
+    def predict_step(self, batch, batch_idx: int) -> str:
+        return self.generate()
+
+    def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
+        text = "\n".join(outputs)
+        print(text)
+        path = out_dir / "generated.txt"
+        path.write_text(text + "\n")
+        return [path]
+
+    # --- checkpoints -----------------------------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        if self.vocab is None:
+            raise ValueError("cannot save a language model before it has a vocabulary")
