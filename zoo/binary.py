@@ -8,6 +8,7 @@ loss (:class:`~zoo.base.BinaryClassifier`), which computes the same value, stabl
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from .base import BinaryClassifier
@@ -51,5 +52,5 @@ class BinaryMLP(BinaryClassifier):
             raise ValueError(f"layer widths must be positive, got num_inputs={num_inputs}, num_hiddens={num_hiddens}")
         self.net = init_weights(binary_mlp(num_inputs, list(num_hiddens), activation), init)
 
-    def forward(self, X):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
         return self.net(X)

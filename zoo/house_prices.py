@@ -141,9 +141,11 @@ class HousePriceRegression(Regressor):
         return self.price(self(batch[0])).reshape(-1).cpu()
 
     def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
-        """Kaggle's ``submission.csv``: the test houses' ``Id`` and predicted ``SalePrice``."""
+        """Kaggle's ``submission.csv``: the test houses' ``Id`` (the data module's ``test_ids``) and ``SalePrice``."""
         preds = torch.cat(outputs).double().numpy()
-        ids = list(getattr(datamodule, "test_ids", []) or [])
+        ids = getattr(datamodule, "test_ids", None)
+        if ids is None:  # a data module without Kaggle Ids: number the rows
+            ids = list(range(len(preds)))
         if len(ids) != len(preds):
             raise ValueError(f"{len(preds)} predictions but the data module lists {len(ids)} test Ids")
         path = out_dir / "submission.csv"
