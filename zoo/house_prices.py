@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 from torchmetrics import MeanSquaredError
 
 from .base import Regressor
@@ -128,8 +129,13 @@ class HousePriceRegression(Regressor):
             return
         was_training = self.training
         self.eval()
+        loader = self.trainer.train_dataloader  # re-read in this process: never disturb the epoch's own workers
+        if loader.batch_size is None:
+            rows = DataLoader(loader.dataset, batch_sampler=loader.batch_sampler, collate_fn=loader.collate_fn)
+        else:
+            rows = DataLoader(loader.dataset, loader.batch_size, sampler=loader.sampler, collate_fn=loader.collate_fn)
         with torch.no_grad():
-            for x, y in self.trainer.train_dataloader:
+            for x, y in rows:
                 x, y = x.to(self.device), y.to(self.device)
                 self.train_log_rmse.update(self.price(self(x)), y)
         self.train(was_training)
