@@ -13,7 +13,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics.classification import MulticlassAccuracy
+from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
 from .checkpoint import class_path
 
@@ -177,6 +177,65 @@ class Regressor(ZooModule):
 
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self(batch[0]).cpu()
+
+
+class BinaryClassifier(ZooModule):
+    """Binary cross-entropy, accuracy, and 0/1 predictions for two-class networks (a yes/no per example).
+
+    ``forward`` returns one logit per example, shape (N, 1); labels are 0/1, as floats or ints, shape (N,)
+    or (N, 1). The loss is ``binary_cross_entropy_with_logits``: the companion course's sigmoid followed by
+    ``BCELoss``, computed in one numerically stable step. A logit above 0 (probability above 0.5) predicts 1.
+    Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` per epoch.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.train_acc, self.val_acc, self.test_acc = (BinaryAccuracy() for _ in range(3))
+
+    def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(y_hat, y.reshape(y_hat.shape).to(y_hat.dtype))
+
+    def _step(self, batch, stage: str, accuracy: BinaryAccuracy) -> torch.Tensor:
+        x, y = batch
+        y_hat = self(x)
+        loss = self.loss(y_hat, y)
+        accuracy(torch.sigmoid(y_hat.detach()), y.reshape(y_hat.shape).long())
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train", self.train_acc)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val", self.val_acc)
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "test", self.test_acc)
+
+    def predict_step(self, batch, batch_idx: int) -> dict:
+        """0/1 predictions and the probability of 1 (and the labels, when the batch has them)."""
+        probs = torch.sigmoid(self(batch[0])).reshape(-1).cpu()
+        out = {"preds": (probs > 0.5).long(), "probs": probs}
+        if len(batch) > 1:
+            out["targets"] = batch[1].reshape(-1).long().cpu()
+        return out
+
+    def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
+        """``predictions.csv``: index, probability of 1, predicted 0/1 (and the true label, when known)."""
+        preds = torch.cat([o["preds"] for o in outputs]).tolist()
+        probs = torch.cat([o["probs"] for o in outputs]).tolist()
+        targets = torch.cat([o["targets"] for o in outputs]).tolist() if "targets" in outputs[0] else None
+        path = out_dir / "predictions.csv"
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["index", "prob", "pred", *(["target"] if targets is not None else [])])
+            for i, (prob, pred) in enumerate(zip(probs, preds)):
+                writer.writerow([i, f"{prob:.6f}", pred, *([targets[i]] if targets is not None else [])])
+        if targets is not None:
+            accuracy = sum(t == p for t, p in zip(targets, preds)) / max(len(targets), 1)
+            print(f"predicted {len(preds)} examples, accuracy {accuracy:.4f}")
+        return [path]
 
 
 def count_parameters(module: nn.Module) -> int:
