@@ -6,6 +6,7 @@ Examples::
     python cli.py fit --config configs/lenet.yaml --trainer.max_epochs 3 --model.lr 0.5 --data.batch_size 128
     python cli.py test --ckpt_path lightning_logs/version_0/checkpoints/last.ckpt
     python cli.py predict --ckpt_path lightning_logs/version_0/checkpoints/last.ckpt
+    python cli.py kfold --config configs/kaggle_house.yaml --k 5        # K-fold cross-validation
 
 ``--model`` and ``--data`` take any zoo network and data module by class name. With ``--ckpt_path``
 the model and data module are rebuilt from the checkpoint's saved hyperparameters; anything given
@@ -87,7 +88,14 @@ def main(args: list[str] | None = None) -> ZooCLI | None:
     """Entry point of ``python cli.py`` and the ``d2l-zoo`` console script."""
     torch.set_float32_matmul_precision("high")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # lightning<->torch deprecation noise
+    warnings.filterwarnings("ignore", message=".*Total length of `list` across ranks is zero.*")  # no val set
+    warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")  # exact, see TimeMachine
     argv = sys.argv[1:] if args is None else args
+    if argv and argv[0] == "kfold":  # K-fold cross-validation: one `fit` per fold (zoo/kfold.py)
+        from zoo.kfold import main as kfold_main
+
+        kfold_main(argv[1:])
+        return None
     try:
         return ZooCLI(
             subclass_mode_model=True,

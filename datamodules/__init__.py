@@ -2,13 +2,18 @@
 
 from .base import DataModule, TensorBatches
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
+from .kaggle_house import KaggleHouse
 from .mnist import MNIST, FashionMNIST, read_idx
 from .sine import SineSequence
 from .synthetic import SyntheticRegression
+from .tabular import CSVTable, get_k_fold_data
 from .timemachine import TimeMachine
 from .vocab import Vocab, tokenize
 
 __all__ = [
+    "CSVTable",
+    "KaggleHouse",
+    "get_k_fold_data",
     "DATA_ENV",
     "MNIST",
     "DataError",

@@ -1,12 +1,17 @@
 """The networks of Dive into Deep Learning as LightningModules, grouped like the book's chapters."""
 
-from .base import Classifier, Regressor, ScratchSGD, ZooModule
+from .base import BinaryClassifier, Classifier, Regressor, ScratchSGD, ZooModule
+from .binary import BinaryMLP
 from .convnets import LeNet
+from .house_prices import HousePriceRegression
 from .linear import LinearRegression, SoftmaxRegression
 from .mlp import MLP
 from .sequence import RNNLM, LanguageModel, SineMLP
 
 __all__ = [
+    "BinaryClassifier",
+    "BinaryMLP",
+    "HousePriceRegression",
     "MLP",
     "RNNLM",
     "Classifier",
