@@ -194,3 +194,24 @@ def test_linear_regression_recovers_w_and_b_and_checkpoint_round_trips(tmp_path)
     torch.testing.assert_close(restored(X), model(X))
     saved = torch.load(path, weights_only=True)
     assert saved["zoo"] == {"model": "zoo.linear.LinearRegression", "data": "datamodules.synthetic.SyntheticRegression"}
+
+
+def test_compile_callback_keeps_plain_checkpoint_keys(tmp_path):
+    from zoo.callbacks import Compile
+
+    data = SyntheticRegression(batch_size=10, num_train=50, num_val=20)
+    model = LinearRegression()
+    keys = set(model.state_dict())
+    trainer = L.Trainer(
+        max_epochs=1,
+        default_root_dir=tmp_path,
+        enable_progress_bar=False,
+        logger=False,
+        enable_model_summary=False,
+        callbacks=[Compile(backend="eager")],  # the same wrapping as inductor, without code generation
+    )
+    trainer.fit(model, data)
+    assert model._compiled_call_impl is not None
+    trainer.save_checkpoint(tmp_path / "c.ckpt")
+    assert set(torch.load(tmp_path / "c.ckpt", weights_only=True)["state_dict"]) == keys
+    LinearRegression.load_from_checkpoint(tmp_path / "c.ckpt")

@@ -66,3 +66,17 @@ class PredictionWriter(BasePredictionWriter):
         out_dir.mkdir(parents=True, exist_ok=True)
         for path in pl_module.write_predictions(predictions, out_dir, trainer.datamodule):
             print(f"wrote {path}")
+
+
+class Compile(L.Callback):
+    """``torch.compile`` the model in place before it runs (``configs/trainer/compile.yaml``).
+
+    Uses ``nn.Module.compile``, which compiles the module's call without wrapping it, so saved state
+    dicts keep their plain keys (no ``_orig_mod.`` prefix) and checkpoints load with or without it.
+    """
+
+    def __init__(self, mode: str | None = None, dynamic: bool | None = None, backend: str = "inductor") -> None:
+        self.mode, self.dynamic, self.backend = mode, dynamic, backend
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        pl_module.compile(mode=self.mode, dynamic=self.dynamic, backend=self.backend)
