@@ -14,7 +14,13 @@ class EpochSummary(L.Callback):
 
     The book reports examples/sec (tokens/sec for language models) over the training epochs; this
     counts the same, excluding validation. Readable in cluster logs, where progress bars are off.
+
+    Args:
+        every_n_epochs: print every n-th epoch (and the first and last); None: about 25 lines per fit.
     """
+
+    def __init__(self, every_n_epochs: int | None = None) -> None:
+        self.every_n_epochs = every_n_epochs
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.fit_start = time.perf_counter()
@@ -33,14 +39,16 @@ class EpochSummary(L.Callback):
         seconds = max(self.last_batch_end - self.epoch_start, 1e-9)
         self.train_seconds += seconds
         self.train_items += self.items
-        if not trainer.is_global_zero:
+        epoch, last = trainer.current_epoch + 1, trainer.max_epochs
+        every = self.every_n_epochs or max(1, (last or 0) // 25)
+        if not trainer.is_global_zero or (epoch % every and epoch not in (1, last)):
             return
         metrics = "  ".join(
             f"{k} {v.item():.4f}" for k, v in sorted(trainer.callback_metrics.items()) if v.numel() == 1
         )
         unit = getattr(pl_module, "throughput_unit", "examples")
         rate = self.items * trainer.world_size / seconds
-        print(f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}  {metrics}  {rate:,.0f} {unit}/s", flush=True)
+        print(f"epoch {epoch}/{last}  {metrics}  {rate:,.0f} {unit}/s", flush=True)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero and self.train_seconds:
