@@ -303,3 +303,13 @@ def test_sine_mlp_learns_and_predict_draws_the_k_step_figure(tmp_path, monkeypat
     assert png.stat().st_size > 10000
     model = SineMLP()
     assert model.k_step(torch.randn(200)).shape == (200 - 4 - 64 + 1, 4 + 64)
+
+
+def test_word_level_model_generates_words(tiny_text, tmp_path):
+    torch.manual_seed(0)
+    data = TimeMachine(source="hub", token="word", batch_size=4, num_steps=5)
+    model = RNNLM(num_hiddens=16, lr=2.0, num_preds=4, prefix="the time")
+    trainer(tmp_path, max_epochs=3, gradient_clip_val=1.0).fit(model, data)
+    assert model.hparams.token_type == "word" and len(model.vocab) == len(data.vocab) < 30
+    words = model.generate().split()
+    assert words[:2] == ["the", "time"] and len(words) == 6 and all(w in data.vocab.token_to_idx for w in words)
