@@ -104,7 +104,7 @@ class Classifier(ZooModule):
         y_hat = self(x)
         loss = self.loss(y_hat, y)
         accuracy(y_hat.detach(), y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
@@ -163,7 +163,7 @@ class Regressor(ZooModule):
     def _step(self, batch, stage: str) -> torch.Tensor:
         x, y = batch
         loss = self.loss(self(x), y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         return loss
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
@@ -200,7 +200,7 @@ class BinaryClassifier(ZooModule):
         y_hat = self(x)
         loss = self.loss(y_hat, y)
         accuracy(torch.sigmoid(y_hat.detach()), y.reshape(y_hat.shape).long())
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 

@@ -116,7 +116,7 @@ class HousePriceRegression(Regressor):
         x, y = batch
         y_hat = self(x)
         loss = self.loss(y_hat, y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         if stage != "train":
             metric = self.val_log_rmse if stage == "val" else self.test_log_rmse
             metric(self.price(y_hat.detach()), y)

@@ -116,7 +116,7 @@ class LanguageModel(ZooModule):
             self._state = state
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
         perplexity(logits.detach().float(), Y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         self.log(f"{stage}/ppl", perplexity, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
