@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,19 @@ def test_missing_data_offline_is_one_clear_error(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "t10k-labels-idx1-ubyte.gz" in err and "md5:bb300cfdad3c16e7a12a480ee83cd310" in err
     assert str(tmp_path / "empty" / "fashion-mnist") in err
+
+
+def test_ddp_on_two_cpu_processes(tmp_path):
+    """Lightning launches a second rank; both shard The Time Machine and train one epoch together."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[1]
+    command = [sys.executable, str(root / "cli.py"), "fit", "--config", str(root / "configs/gru_time_machine.yaml")]
+    command += ["--data.max_tokens", "3000", "--model.num_hiddens", "16", "--trainer.max_epochs", "1"]
+    command += ["--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "epoch 1/1" in done.stdout and "generated:" in done.stdout
+    assert "distributed_backend=gloo" in done.stderr and "All distributed processes registered" in done.stderr
