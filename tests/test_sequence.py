@@ -303,6 +303,9 @@ def test_sine_mlp_learns_and_predict_draws_the_k_step_figure(tmp_path, monkeypat
     assert png.stat().st_size > 10000
     model = SineMLP()
     assert model.k_step(torch.randn(200)).shape == (200 - 4 - 64 + 1, 4 + 64)
+    resumed = main(["fit", "--ckpt_path", str(ckpt), "--trainer.max_epochs", "7"])  # resume from the checkpoint alone
+    assert resumed.trainer.current_epoch == 7 and type(resumed.model).__name__ == "SineMLP"
+    assert "epoch 6/7" in capsys.readouterr().out
 
 
 def test_word_level_model_generates_words(tiny_text, tmp_path):
