@@ -72,8 +72,9 @@ class WeightDecay(LinearRegression):
         """||w||, the figure the book prints after training."""
         return self.get_w_b()[0].norm()
 
-    def on_train_epoch_end(self) -> None:
-        self.log("l2_norm", self.l2_norm())
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        if batch_idx == self.trainer.num_training_batches - 1:  # after the epoch's last step, so the
+            self.log("l2_norm", self.l2_norm(), on_step=False, on_epoch=True)  # epoch summary prints it
 
     def on_fit_end(self) -> None:
         self.print(f"L2 norm of w: {self.l2_norm().item():.4f}")
