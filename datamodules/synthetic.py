@@ -39,18 +39,23 @@ class SyntheticRegression(DataModule):
         num_inputs: int | None = None,
     ) -> None:
         super().__init__(batch_size=batch_size)
-        self.save_hyperparameters()
         if num_train < 1 or num_val < 1:
             raise ValueError("num_train and num_val must be positive")
         if isinstance(w, (int, float)):
             if num_inputs is None or num_inputs < 1:
                 raise ValueError(f"w={w} is one number: give num_inputs (a positive int), got {num_inputs}")
-            w = [float(w)] * num_inputs
-        elif num_inputs is not None and num_inputs != len(w):
-            raise ValueError(f"num_inputs={num_inputs} but w has {len(w)} values")
-        self.w, self.b = torch.tensor(w, dtype=torch.float32), float(b)
+            weights = [float(w)] * num_inputs
+        else:
+            if num_inputs is not None and num_inputs != len(w):
+                raise ValueError(f"num_inputs={num_inputs} but w has {len(w)} values")
+            weights = list(w)
+        num_inputs = len(weights)
+        self.save_hyperparameters()
+        # Record the resolved num_inputs (not None): loggers require it to equal the model's num_inputs.
+        self.save_hyperparameters({"num_inputs": num_inputs})
+        self.w, self.b = torch.tensor(weights, dtype=torch.float32), float(b)
         generator = torch.Generator().manual_seed(seed)
-        X = torch.randn(num_train + num_val, len(w), generator=generator)
+        X = torch.randn(num_train + num_val, num_inputs, generator=generator)
         y = X @ self.w.reshape(-1, 1) + b + noise * torch.randn(num_train + num_val, 1, generator=generator)
         self.train_set = TensorBatches(X[:num_train], y[:num_train])
         self.val_set = self.test_set = TensorBatches(X[num_train:], y[num_train:])

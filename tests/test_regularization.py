@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 from torch import nn
 
+from cli import main
 from datamodules.polynomial import PolynomialData, polynomial_features
 from datamodules.synthetic import SyntheticRegression
 from zoo.linear import squared_loss
 from zoo.mlp import MLP, dropout_layer
 from zoo.model_selection import PolynomialRegression
 from zoo.weight_decay import WeightDecay, l2_penalty
+
+CONFIGS = Path(__file__).parents[1] / "configs"
 
 
 def quiet_trainer(tmp_path, **kwargs) -> L.Trainer:
@@ -111,6 +115,7 @@ def test_synthetic_regression_takes_one_weight_repeated_num_inputs_times():
     assert data.num_inputs == 200 and torch.equal(data.w, torch.full((200,), 0.01))
     torch.testing.assert_close(y, X.sum(1, keepdim=True) * 0.01 + 0.05)
     assert SyntheticRegression(w=[2.0, -3.4], num_inputs=2).num_inputs == 2
+    assert data.hparams.num_inputs == 200 and SyntheticRegression().hparams.num_inputs == 2  # resolved, not None
     with pytest.raises(ValueError, match="num_inputs"):
         SyntheticRegression(w=0.01)
     with pytest.raises(ValueError, match="num_inputs=3 but w has 2 values"):
@@ -155,6 +160,15 @@ def test_weight_decay_stops_overfitting_20_examples(impl, tmp_path):
     assert decayed["l2_norm"] < 0.1 * overfit["l2_norm"]  # book: 12.96 -> 0.356
     assert decayed["val/loss"] < 0.01 * overfit["val/loss"]  # book: 98.1 -> 0.0795
     assert decayed["val/loss"] < 1.0
+
+
+def test_weight_decay_config_trains_from_the_command_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the CSV logger merges model and data hyperparameters: num_inputs must agree
+    args = ["--trainer.max_epochs", "5", "--trainer.enable_model_summary", "false", "--model.lambd", "3"]
+    cli = main(["fit", "--config", str(CONFIGS / "weight_decay.yaml"), *args])
+    assert cli.model.lambd == 3.0 and cli.datamodule.num_inputs == 200
+    out = capsys.readouterr().out
+    assert "epoch 5/5" in out and "l2_norm" in out and "L2 norm of w:" in out
 
 
 def test_weight_decay_checkpoint_round_trip(tmp_path):
