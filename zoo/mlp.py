@@ -2,7 +2,9 @@
 and "Dropout"), from scratch and concise.
 
 ``MLP(num_hiddens=[256])`` is the book's 784-256-10 network; ``num_hiddens=[256, 256]`` with
-``dropouts=[0.2, 0.5]`` is its dropout network. Weights start at N(0, 0.01), as in the book.
+``dropouts=[0.2, 0.5]`` is its dropout network. Weights start at N(0, 0.01), as in the book
+(``init="normal"``); the companion PyTorch course's five-layer net keeps PyTorch's default
+(``init="default"``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class MLP(Classifier):
         num_outputs: classes.
         dropouts: dropout probability after each hidden layer (empty: no dropout).
         impl: ``scratch`` (hand-written parameters, ReLU and dropout) or ``concise`` (``torch.nn``).
+        init: weight initialisation (:mod:`zoo.init`): ``normal`` N(0, 0.01) as the book, ``default``
+            (PyTorch's) or ``xavier``.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class MLP(Classifier):
         dropouts: list[float] = [],  # noqa: B006
         impl: str = "concise",
         lr: float = 0.1,
+        init: str = "normal",
         **kwargs,
     ) -> None:
         super().__init__(num_classes=num_outputs, lr=lr, **kwargs)
@@ -64,15 +69,19 @@ class MLP(Classifier):
             raise ValueError(f"dropout probabilities must be in [0, 1], got {dropouts}")
         self.dropouts = list(dropouts) or [0.0] * len(num_hiddens)
         widths = [num_inputs, *num_hiddens, num_outputs]
-        if impl == "scratch":
+        if impl == "scratch" and init == "normal":  # the book's scratch parameters: W = 0.01 * randn, b = 0
             self.Ws = nn.ParameterList(nn.Parameter(torch.randn(i, o) * 0.01) for i, o in zip(widths, widths[1:]))
             self.bs = nn.ParameterList(nn.Parameter(torch.zeros(o)) for o in widths[1:])
+        elif impl == "scratch":  # another scheme: take the parameters of equally initialised nn.Linear layers
+            linears = [init_weights(nn.Linear(i, o), init) for i, o in zip(widths, widths[1:])]
+            self.Ws = nn.ParameterList(nn.Parameter(linear.weight.detach().T.clone()) for linear in linears)
+            self.bs = nn.ParameterList(nn.Parameter(linear.bias.detach().clone()) for linear in linears)
         else:
             layers: list[nn.Module] = [nn.Flatten()]
             for (i, o), p in zip(zip(widths, widths[1:]), self.dropouts):
                 layers += [nn.Linear(i, o), nn.ReLU()] + ([nn.Dropout(p)] if p > 0 else [])
             layers.append(nn.Linear(widths[-2], widths[-1]))
-            self.net = init_weights(nn.Sequential(*layers), "normal")
+            self.net = init_weights(nn.Sequential(*layers), init)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         if self.impl == "concise":
