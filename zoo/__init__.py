@@ -2,13 +2,21 @@
 
 from .base import BinaryClassifier, Classifier, Regressor, ScratchSGD, ZooModule
 from .binary import BinaryMLP
+from .companion import BasicCNN, InceptionANet, ResidualBlockNet
 from .convnets import LeNet
 from .house_prices import HousePriceRegression
 from .linear import LinearRegression, SoftmaxRegression
 from .mlp import MLP
+from .model_selection import PolynomialRegression
 from .sequence import RNNLM, LanguageModel, SineMLP
+from .weight_decay import WeightDecay
 
 __all__ = [
+    "BasicCNN",
+    "InceptionANet",
+    "PolynomialRegression",
+    "ResidualBlockNet",
+    "WeightDecay",
     "BinaryClassifier",
     "BinaryMLP",
     "HousePriceRegression",
