@@ -6,6 +6,7 @@ import gzip
 import hashlib
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -74,3 +75,9 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def quiet_trainer(tmp_path: Path, **kwargs) -> L.Trainer:
+    """A Trainer for tests: no logger, progress bar or model summary (checkpointing kept unless switched off)."""
+    defaults = dict(default_root_dir=tmp_path, enable_progress_bar=False, logger=False, enable_model_summary=False)
+    return L.Trainer(**{**defaults, **kwargs})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-import lightning as L
 import pytest
 import torch
+from conftest import quiet_trainer
 from torch import nn
 
 from datamodules.mnist import MNIST
@@ -162,9 +162,7 @@ def test_loss_falls_on_a_tiny_batch(build, image_batch):
 def test_checkpoint_round_trip_on_mnist_files(tiny_mnist, tmp_path):
     data = MNIST(batch_size=32, normalize=True)
     model = ResidualBlockNet(init="xavier")
-    trainer = L.Trainer(
-        max_epochs=1, default_root_dir=tmp_path, enable_progress_bar=False, logger=False, enable_model_summary=False
-    )
+    trainer = quiet_trainer(tmp_path, max_epochs=1)
     trainer.fit(model, data)
     assert "val/acc" in trainer.callback_metrics
     path = tmp_path / "residual.ckpt"

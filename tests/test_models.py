@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import lightning as L
 import pytest
 import torch
+from conftest import quiet_trainer
 from torch import nn
 
 from datamodules import SyntheticRegression
@@ -180,9 +180,7 @@ def test_loss_falls_on_a_tiny_batch(build, image_batch):
 def test_linear_regression_recovers_w_and_b_and_checkpoint_round_trips(tmp_path):
     data = SyntheticRegression(batch_size=10)
     model = LinearRegression(impl="scratch", optimizer="sgd-scratch", lr=0.03)
-    trainer = L.Trainer(
-        max_epochs=3, default_root_dir=tmp_path, enable_progress_bar=False, logger=False, enable_model_summary=False
-    )
+    trainer = quiet_trainer(tmp_path, max_epochs=3)
     trainer.fit(model, data)
     w, b = model.get_w_b()
     assert (w - torch.tensor([2.0, -3.4])).abs().max() < 0.01 and abs(b.item() - 4.2) < 0.01
@@ -202,14 +200,8 @@ def test_compile_callback_keeps_plain_checkpoint_keys(tmp_path):
     data = SyntheticRegression(batch_size=10, num_train=50, num_val=20)
     model = LinearRegression()
     keys = set(model.state_dict())
-    trainer = L.Trainer(
-        max_epochs=1,
-        default_root_dir=tmp_path,
-        enable_progress_bar=False,
-        logger=False,
-        enable_model_summary=False,
-        callbacks=[Compile(backend="eager")],  # the same wrapping as inductor, without code generation
-    )
+    # the same wrapping as inductor, without code generation
+    trainer = quiet_trainer(tmp_path, max_epochs=1, callbacks=[Compile(backend="eager")])
     trainer.fit(model, data)
     assert model._compiled_call_impl is not None
     trainer.save_checkpoint(tmp_path / "c.ckpt")

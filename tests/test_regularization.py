@@ -8,6 +8,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from conftest import quiet_trainer
 from torch import nn
 
 from cli import main
@@ -19,17 +20,6 @@ from zoo.model_selection import PolynomialRegression
 from zoo.weight_decay import WeightDecay, l2_penalty
 
 CONFIGS = Path(__file__).parents[1] / "configs"
-
-
-def quiet_trainer(tmp_path, **kwargs) -> L.Trainer:
-    return L.Trainer(
-        default_root_dir=tmp_path,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        **kwargs,
-    )
 
 
 # --- dropout -------------------------------------------------------------------------------------
@@ -150,7 +140,7 @@ def test_weight_decay_stops_overfitting_20_examples(impl, tmp_path):
     results = {}
     for lambd in (0.0, 3.0):
         L.seed_everything(0, verbose=False)
-        trainer = quiet_trainer(tmp_path, max_epochs=100, check_val_every_n_epoch=5)
+        trainer = quiet_trainer(tmp_path, enable_checkpointing=False, max_epochs=100, check_val_every_n_epoch=5)
         model = WeightDecay(lambd=lambd, impl=impl)
         trainer.fit(model, weight_decay_data())
         results[lambd] = {k: v.item() for k, v in trainer.callback_metrics.items()}
@@ -172,7 +162,7 @@ def test_weight_decay_config_trains_from_the_command_line(tmp_path, monkeypatch,
 
 
 def test_weight_decay_checkpoint_round_trip(tmp_path):
-    trainer = quiet_trainer(tmp_path, max_epochs=1)
+    trainer = quiet_trainer(tmp_path, enable_checkpointing=False, max_epochs=1)
     model = WeightDecay(lambd=3.0, impl="concise")
     trainer.fit(model, weight_decay_data())
     trainer.save_checkpoint(tmp_path / "wd.ckpt")
@@ -251,6 +241,8 @@ def test_cubic_fit_recovers_the_true_weights_and_a_line_underfits():
 
 def test_model_and_data_feature_counts_must_agree(tmp_path):
     with pytest.raises(ValueError, match="--model.num_features and --data.num_features"):
-        quiet_trainer(tmp_path, max_epochs=1).fit(PolynomialRegression(num_features=4), PolynomialData(num_features=2))
+        quiet_trainer(tmp_path, enable_checkpointing=False, max_epochs=1).fit(
+            PolynomialRegression(num_features=4), PolynomialData(num_features=2)
+        )
     with pytest.raises(ValueError, match="num_features"):
         PolynomialRegression(num_features=0)

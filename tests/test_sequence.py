@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
+from conftest import quiet_trainer
 from torch import nn
 
 from cli import main
@@ -33,11 +33,6 @@ def tiny_text(tmp_path, monkeypatch):
     monkeypatch.setattr(tm, "TIME_MACHINE", RemoteFile("timemachine.txt", "https://example.invalid/t", f"sha1:{sha1}"))
     monkeypatch.setenv("D2L_ZOO_DATA", str(tmp_path / "data"))
     return path
-
-
-def trainer(tmp_path, **kwargs) -> L.Trainer:
-    defaults = dict(default_root_dir=tmp_path, enable_progress_bar=False, logger=False, enable_model_summary=False)
-    return L.Trainer(**{**defaults, **kwargs})
 
 
 # --- text and vocabulary -------------------------------------------------------------------------
@@ -215,11 +210,11 @@ def test_book_gru_applies_the_reset_gate_before_the_hidden_product():
 def test_uniform_model_has_perplexity_equal_to_vocab_size(tiny_text, tmp_path):
     data = TimeMachine(source="hub", batch_size=4, num_steps=10, val_fraction=0.5)
     model = RNNLM(num_hiddens=8)
-    trainer(tmp_path).validate(model, data)  # builds the model for the data's vocabulary
+    quiet_trainer(tmp_path).validate(model, data)  # builds the model for the data's vocabulary
     with torch.no_grad():
         model.linear.weight.zero_()
         model.linear.bias.zero_()
-    metrics = trainer(tmp_path).validate(model, data)[0]
+    metrics = quiet_trainer(tmp_path).validate(model, data)[0]
     assert metrics["val/ppl"] == pytest.approx(len(data.vocab), rel=1e-4)
 
 
@@ -232,7 +227,7 @@ def test_language_models_learn_a_tiny_text(tiny_text, tmp_path, cell, impl, laye
     torch.manual_seed(0)
     data = TimeMachine(source="hub", batch_size=8, num_steps=10)
     model = RNNLM(cell=cell, impl=impl, num_hiddens=32, num_layers=layers, bidirectional=bidirectional, lr=2.0)
-    run = trainer(tmp_path, max_epochs=12, gradient_clip_val=1.0)
+    run = quiet_trainer(tmp_path, max_epochs=12, gradient_clip_val=1.0)
     run.fit(model, data)
     first = torch.exp(torch.tensor(3.2))  # above log(28): where an untrained model starts
     assert run.callback_metrics["train/ppl"] < 0.6 * first
@@ -242,7 +237,7 @@ def test_generation_is_deterministic_and_checkpoints_carry_the_vocab(tiny_text, 
     torch.manual_seed(0)
     data = TimeMachine(source="hub", batch_size=8, num_steps=10)
     model = RNNLM(num_hiddens=32, lr=2.0, num_preds=20)
-    run = trainer(tmp_path, max_epochs=15, gradient_clip_val=1.0)
+    run = quiet_trainer(tmp_path, max_epochs=15, gradient_clip_val=1.0)
     run.fit(model, data)
     greedy = model.generate("the time ")
     assert greedy.startswith("the time ") and len(greedy) == len("the time ") + 20
@@ -312,7 +307,7 @@ def test_word_level_model_generates_words(tiny_text, tmp_path):
     torch.manual_seed(0)
     data = TimeMachine(source="hub", token="word", batch_size=4, num_steps=5)
     model = RNNLM(num_hiddens=16, lr=2.0, num_preds=4, prefix="the time")
-    trainer(tmp_path, max_epochs=3, gradient_clip_val=1.0).fit(model, data)
+    quiet_trainer(tmp_path, max_epochs=3, gradient_clip_val=1.0).fit(model, data)
     assert model.hparams.token_type == "word" and len(model.vocab) == len(data.vocab) < 30
     words = model.generate().split()
     assert words[:2] == ["the", "time"] and len(words) == 6 and all(w in data.vocab.token_to_idx for w in words)

@@ -8,11 +8,11 @@ import hashlib
 import math
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import quiet_trainer
 from torch import nn
 
 from datamodules.download import DataError, RemoteFile
@@ -29,11 +29,6 @@ TRAIN_CSV, TEST_CSV = "kaggle_house_pred_train.csv", "kaggle_house_pred_test.csv
 
 def sha1(path: Path) -> str:
     return hashlib.sha1(path.read_bytes()).hexdigest()
-
-
-def quiet_trainer(tmp_path: Path, **kwargs) -> L.Trainer:
-    defaults = dict(default_root_dir=tmp_path, enable_progress_bar=False, logger=False, enable_model_summary=False)
-    return L.Trainer(**{**defaults, **kwargs})
 
 
 # --- fixtures: tiny files in the real on-disk formats ---------------------------------------------
