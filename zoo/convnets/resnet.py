@@ -59,7 +59,7 @@ def resnet_block(
     return nn.Sequential(*blk)
 
 
-def stem(num_channels: int, kind: str = "book") -> nn.Sequential:
+def resnet_stem(num_channels: int, kind: str = "book") -> nn.Sequential:
     """b1. ``book``: 7x7 conv stride 2, BN, ReLU, 3x3 max-pool stride 2 (side / 4).
     ``small``: 3x3 conv stride 1, BN, ReLU, no pooling (the multi-GPU chapter's version for 28x28)."""
     if kind == "small":
@@ -73,7 +73,7 @@ def stem(num_channels: int, kind: str = "book") -> nn.Sequential:
 def resnet(arch: list[list[int]] = RESNET18, num_classes: int = 10, stem_kind: str = "book") -> nn.Sequential:  # noqa: B006
     """b1 (stem), one stage per ``[num_residuals, num_channels]`` of `arch`, global average pool, FC."""
     channels = arch[0][1]
-    stages = [stem(channels, stem_kind)]
+    stages = [resnet_stem(channels, stem_kind)]
     for i, (num_residuals, num_channels) in enumerate(arch):
         stages.append(resnet_block(channels, num_channels, num_residuals, first_block=i == 0))
         channels = num_channels
