@@ -6,7 +6,7 @@ The book's own figures (examples/s over whole epochs on one V100) are listed for
 
     python benchmarks/convnets.py                          # every network, CPU, 3 timed steps each
     python benchmarks/convnets.py --device cuda --steps 20 --csv convnets.csv
-    python benchmarks/convnets.py --networks resnet18_28px batchnorm_lenet --batch-size 64
+    python benchmarks/convnets.py --networks resnet18_28px batchnorm_lenet --batch-size 64 --threads 1
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ QUARTER_VGG11 = [[1, 16], [1, 32], [2, 64], [2, 128], [2, 128]]
 
 # name: (builder, input side, the book's batch size, the book's examples/s on a V100, ZH / EN)
 NETWORKS = {
-    "lenet": (lambda: LeNet(), 28, 256, "55297 / 72323"),
-    "alexnet": (lambda: AlexNet(), 224, 128, "3942 / 4171"),
-    "vgg": (lambda: VGG(arch=QUARTER_VGG11), 224, 128, "2464 / 2551"),
-    "nin": (lambda: NiN(), 224, 128, "3088 / 3201"),
-    "googlenet": (lambda: GoogLeNet(), 96, 128, "3266 / 3568"),
-    "batchnorm_lenet": (lambda: BatchNormLeNet(impl="scratch"), 28, 256, "32294 / 34609"),
-    "batchnorm_lenet_concise": (lambda: BatchNormLeNet(impl="concise"), 28, 256, "50597 / 63564"),
-    "resnet18": (lambda: ResNet(), 96, 256, "5033 / 4672"),
+    "lenet": (lambda: LeNet(), 28, 256, "55296.6 / 72322.5"),
+    "alexnet": (lambda: AlexNet(), 224, 128, "3941.8 / 4171.2"),
+    "vgg": (lambda: VGG(arch=QUARTER_VGG11), 224, 128, "2463.7 / 2550.9"),
+    "nin": (lambda: NiN(), 224, 128, "3087.6 / 3200.8"),
+    "googlenet": (lambda: GoogLeNet(), 96, 128, "3265.5 / 3568.0"),
+    "batchnorm_lenet": (lambda: BatchNormLeNet(impl="scratch"), 28, 256, "32293.9 / 34608.7"),
+    "batchnorm_lenet_concise": (lambda: BatchNormLeNet(impl="concise"), 28, 256, "50597.3 / 63564.3"),
+    "resnet18": (lambda: ResNet(), 96, 256, "5032.7 / 4671.5"),
     "resnet18_28px": (lambda: ResNet(stem="small", init="normal", lr=0.1), 28, 256, "12.2 / 14.0 s per epoch"),
-    "densenet": (lambda: DenseNet(), 96, 256, "5626 / 5563"),
+    "densenet": (lambda: DenseNet(), 96, 256, "5626.3 / 5562.5"),
 }
 
 
@@ -82,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed training steps per network")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the book's batch size")
     parser.add_argument("--csv", default=None, help="also write the table to this CSV file")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     rows = []
     print(f"{'network':<24} {'input':>7} {'batch':>5} {'params':>12} {'examples/s':>11}  book (V100, ZH / EN)")
