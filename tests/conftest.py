@@ -10,6 +10,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from datamodules import MNIST, FashionMNIST, RemoteFile
 
@@ -81,3 +82,14 @@ def quiet_trainer(tmp_path: Path, **kwargs) -> L.Trainer:
     """A Trainer for tests: no logger, progress bar or model summary (checkpointing kept unless switched off)."""
     defaults = dict(default_root_dir=tmp_path, enable_progress_bar=False, logger=False, enable_model_summary=False)
     return L.Trainer(**{**defaults, **kwargs})
+
+
+def layer_shapes(net: nn.Sequential, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
+    """The book's shape table: each top-level layer's class name and output shape (prediction mode)."""
+    shapes = []
+    net.eval()
+    with torch.no_grad():
+        for layer in net:
+            x = layer(x)
+            shapes.append((type(layer).__name__, tuple(x.shape)))
+    return shapes

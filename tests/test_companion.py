@@ -6,21 +6,12 @@ import math
 
 import pytest
 import torch
-from conftest import quiet_trainer
+from conftest import layer_shapes, quiet_trainer
 from torch import nn
 
 from datamodules.mnist import MNIST
 from zoo.companion import BasicCNN, InceptionA, InceptionANet, ResidualBlock, ResidualBlockNet
 from zoo.mlp import MLP
-
-
-def layer_shapes(net: nn.Sequential, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
-    shapes = []
-    for layer in net:
-        x = layer(x)
-        shapes.append((type(layer).__name__, tuple(x.shape)))
-    return shapes
-
 
 # --- shapes --------------------------------------------------------------------------------------
 

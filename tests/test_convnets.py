@@ -9,6 +9,7 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import layer_shapes
 from torch import nn
 
 from cli import main
@@ -22,27 +23,6 @@ from zoo.convnets.resnet import Residual, ResNet
 from zoo.convnets.vgg import VGG, VGG11, vgg
 
 QUARTER_VGG11 = [[1, 16], [1, 32], [2, 64], [2, 128], [2, 128]]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from two threads, and on a busy shared CPU OpenMP's waiting threads
-    make these tests several times slower; one thread keeps the file fast, then the setting is restored."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def layer_shapes(net: nn.Sequential, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
-    """The book's shape table: each top-level layer's class name and output shape (prediction mode)."""
-    shapes = []
-    net.eval()
-    with torch.no_grad():
-        for layer in net:
-            x = layer(x)
-            shapes.append((type(layer).__name__, tuple(x.shape)))
-    return shapes
 
 
 def shapes_only(net: nn.Sequential, x: torch.Tensor) -> list[tuple[int, ...]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import quiet_trainer
+from conftest import layer_shapes, quiet_trainer
 from torch import nn
 
 from datamodules import SyntheticRegression
@@ -12,15 +12,6 @@ from zoo import MLP, LeNet, LinearRegression, ScratchSGD, SoftmaxRegression
 from zoo.init import init_weights
 from zoo.linear import cross_entropy, softmax, squared_loss
 from zoo.mlp import relu
-
-
-def layer_shapes(net: nn.Sequential, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
-    shapes = []
-    for layer in net:
-        x = layer(x)
-        shapes.append((type(layer).__name__, tuple(x.shape)))
-    return shapes
-
 
 # --- shapes --------------------------------------------------------------------------------------
 

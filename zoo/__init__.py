@@ -3,7 +3,7 @@
 from .base import BinaryClassifier, Classifier, Regressor, ScratchSGD, ZooModule
 from .binary import BinaryMLP
 from .companion import BasicCNN, InceptionANet, ResidualBlockNet
-from .convnets import LeNet
+from .convnets import VGG, AlexNet, BatchNormLeNet, DenseNet, GoogLeNet, LeNet, NiN, ResNet
 from .house_prices import HousePriceRegression
 from .linear import LinearRegression, SoftmaxRegression
 from .mlp import MLP
@@ -12,6 +12,13 @@ from .sequence import RNNLM, LanguageModel, SineMLP
 from .weight_decay import WeightDecay
 
 __all__ = [
+    "VGG",
+    "AlexNet",
+    "BatchNormLeNet",
+    "DenseNet",
+    "GoogLeNet",
+    "NiN",
+    "ResNet",
     "BasicCNN",
     "InceptionANet",
     "PolynomialRegression",
