@@ -42,6 +42,16 @@ def _ckpt_path_in(args: list[str]) -> str | None:
     return None
 
 
+def _reason(err: Exception) -> str:
+    """The model's or data module's own message, out of jsonargparse's list of failed union subtypes."""
+    reasons = [
+        line.strip()[2:]
+        for line in str(err).splitlines()
+        if line.strip().startswith("- ") and not line.strip().startswith("- Expected a")
+    ]
+    return "; ".join(reasons) if reasons else str(err)
+
+
 class ZooCLI(LightningCLI):
     """LightningCLI with the zoo's defaults and checkpoint-only ``test``/``predict``."""
 
@@ -64,7 +74,7 @@ class ZooCLI(LightningCLI):
         try:
             super().instantiate_classes()
         except ValueError as err:  # a bad hyperparameter: one clear line, not a traceback
-            self.parser.error(f"invalid configuration: {err}")
+            self.parser.error(f"invalid configuration: {_reason(err)}")
 
 
 def _trainer_defaults(subcommand: str | None) -> dict:

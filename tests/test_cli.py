@@ -98,7 +98,8 @@ def test_bad_config_value_is_a_clear_error(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         run("fit", "--model", "MLP", "--model.impl", "fastest", "--data", "FashionMNIST")
     err = capsys.readouterr().err
-    assert "impl must be one of" in err and "Traceback" not in err
+    assert "invalid configuration: impl must be one of" in err and "Traceback" not in err
+    assert "Union subtypes" not in err
 
 
 def test_missing_data_offline_is_one_clear_error(tmp_path, monkeypatch, capsys):
