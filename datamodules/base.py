@@ -9,7 +9,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .download import resolve_data_dir
+from .download import RemoteFile, fetch_all, resolve_data_dir
 
 
 class TensorBatches(Dataset):
@@ -40,17 +40,36 @@ def _keep_batch(batch):
 
 
 class DataModule(L.LightningDataModule):
-    """Owns the data folder, the batch size and the loaders; subclasses fill `train_set`/`val_set`/`test_set`."""
+    """Owns the data folder, downloads, the batch size and the loaders.
+
+    Subclasses list their published files in :meth:`remote_files` (fetched and hash-checked by
+    :meth:`fetch`; ``prepare_data`` downloads them on rank 0) and fill `train_set`/`val_set`/`test_set`.
+
+    Args:
+        data_dir: the data folder; default ``$D2L_ZOO_DATA`` or ``./data``.
+        batch_size: minibatch size.
+        num_workers: DataLoader workers; 0 is fastest for in-memory tensors.
+        mirror: base URL or local folder to download from instead of the published URLs.
+        download: allow downloading missing files.
+    """
 
     folder_name: str = ""  # sub-folder of the data folder holding this data set's files
 
-    def __init__(self, data_dir: str | None = None, batch_size: int = 256, num_workers: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        batch_size: int = 256,
+        num_workers: int = 0,
+        mirror: str | None = None,
+        download: bool = True,
+    ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         self.data_dir = data_dir
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.mirror, self.download = mirror, download
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
@@ -59,6 +78,18 @@ class DataModule(L.LightningDataModule):
     def folder(self) -> Path:
         """This data set's folder: ``<data_dir or $D2L_ZOO_DATA or ./data>/<folder_name>``."""
         return resolve_data_dir(self.data_dir) / self.folder_name
+
+    @classmethod
+    def remote_files(cls) -> list[RemoteFile]:
+        """The published files this data set is read from (none for generated data)."""
+        return []
+
+    def fetch(self, download: bool = False) -> list[Path]:
+        """The verified local paths of :meth:`remote_files`, downloading missing ones if `download`."""
+        return fetch_all(self.remote_files(), self.folder, type(self).__name__, self.mirror, download)
+
+    def prepare_data(self) -> None:
+        self.fetch(download=self.download)
 
     def loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
         if dataset is None:

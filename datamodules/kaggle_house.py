@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 from .base import TensorBatches
-from .download import DataError, RemoteFile, fetch_all
+from .download import DataError, RemoteFile
 from .tabular import TableDataModule, check_fold, get_k_fold_data
 
 DATA_HUB = "http://d2l-data.s3-accelerate.amazonaws.com/"
@@ -76,10 +76,10 @@ class KaggleHouse(TableDataModule):
         mirror: str | None = None,
         download: bool = True,
     ) -> None:
-        super().__init__(data_dir, batch_size, num_workers)
+        super().__init__(data_dir, batch_size, num_workers, mirror, download)
         self.save_hyperparameters()
         check_fold(num_folds, fold)
-        self.num_folds, self.fold, self.mirror, self.download = num_folds, fold, mirror, download
+        self.num_folds, self.fold = num_folds, fold
         self.test_ids: list[int] = []
         self.feature_names: list[str] = []
 
@@ -87,13 +87,10 @@ class KaggleHouse(TableDataModule):
     def remote_files(cls) -> list[RemoteFile]:
         return list(cls.files)
 
-    def prepare_data(self) -> None:
-        fetch_all(self.remote_files(), self.folder, type(self).__name__, self.mirror, self.download)
-
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        paths = fetch_all(self.remote_files(), self.folder, type(self).__name__, self.mirror, download=False)
+        paths = self.fetch()
         train_data, test_data = (read_house_csv(p) for p in paths)
         for name, table, needed in (("train", train_data, ["Id", LABEL]), ("test", test_data, ["Id"])):
             if missing := [c for c in needed if c not in table.columns]:

@@ -16,7 +16,7 @@ import torchvision
 from torchvision.transforms.v2 import functional as TF
 
 from .base import DataModule, TensorBatches, split_off
-from .download import DataError, RemoteFile, fetch_all
+from .download import DataError, RemoteFile
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
@@ -69,7 +69,7 @@ class IdxImageClassification(DataModule):
         mirror: str | None = None,
         download: bool = True,
     ) -> None:
-        super().__init__(data_dir, batch_size, num_workers)
+        super().__init__(data_dir, batch_size, num_workers, mirror, download)
         self.save_hyperparameters()
         split_off([torch.zeros(1)], val_split)  # validates the value early, with a clear message
         self.resize = [resize, resize] if isinstance(resize, int) else resize
@@ -77,8 +77,6 @@ class IdxImageClassification(DataModule):
             raise ValueError(f"resize must be a positive int or [height, width], got {resize}")
         self.normalize = normalize
         self.val_split = val_split
-        self.mirror = mirror
-        self.download = download
 
     @classmethod
     def remote_files(cls) -> list[RemoteFile]:
@@ -90,16 +88,10 @@ class IdxImageClassification(DataModule):
     def num_classes(self) -> int:
         return len(self.classes)
 
-    def prepare_data(self) -> None:
-        fetch_all(self.remote_files(), self.folder, type(self).__name__, self.mirror, self.download)
-
     def setup(self, stage: str | None = None) -> None:
         if self.test_set is not None:
             return
-        train_x, train_y, test_x, test_y = (
-            read_idx(p)
-            for p in fetch_all(self.remote_files(), self.folder, type(self).__name__, self.mirror, download=False)
-        )
+        train_x, train_y, test_x, test_y = (read_idx(p) for p in self.fetch())
         train = [train_x.unsqueeze(1), train_y.long()]
         self.test_set = TensorBatches(test_x.unsqueeze(1), test_y.long())
         if self.val_split > 0:

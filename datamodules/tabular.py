@@ -120,7 +120,7 @@ class CSVTable(TableDataModule):
         mirror: str | None = None,
         download: bool = True,
     ) -> None:
-        super().__init__(data_dir, batch_size, num_workers)
+        super().__init__(data_dir, batch_size, num_workers, mirror, download)
         self.save_hyperparameters()
         split_off([torch.zeros(1)], val_split)  # validates the value early
         check_fold(num_folds, fold)
@@ -129,7 +129,7 @@ class CSVTable(TableDataModule):
         self.val_split, self.num_folds, self.fold, self.seed = val_split, num_folds, fold, seed
         if url is not None and known_hash is None:
             raise ValueError("give known_hash with url: a downloaded file is only used once its hash is checked")
-        self.url, self.known_hash, self.mirror, self.download = url, known_hash, mirror, download
+        self.url, self.known_hash = url, known_hash
 
     def file_path(self) -> Path:
         """Where the CSV file is (or will be downloaded to)."""

@@ -141,7 +141,7 @@ class TimeMachine(DataModule):
         data_dir: str | None = None,
         mirror: str | None = None,
     ) -> None:
-        super().__init__(data_dir, batch_size, num_workers=0)
+        super().__init__(data_dir, batch_size, num_workers=0, mirror=mirror)
         self.save_hyperparameters()
         if token not in TOKEN_TYPES:
             raise ValueError(f"token must be one of {TOKEN_TYPES}, got {token!r}")
@@ -155,7 +155,7 @@ class TimeMachine(DataModule):
             raise ValueError(f"num_steps must be positive, got {num_steps}")
         self.num_steps, self.token, self.sampling = num_steps, token, sampling
         self.max_tokens, self.val_fraction, self.num_train, self.num_val = max_tokens, val_fraction, num_train, num_val
-        self.min_freq, self.source, self.mirror = min_freq, source, mirror
+        self.min_freq, self.source = min_freq, source
         self.vocab: Vocab | None = None
 
     @property
@@ -163,10 +163,12 @@ class TimeMachine(DataModule):
         """Whether consecutive training batches continue each other (models then keep hidden state)."""
         return self.sampling == "sequential"
 
+    @classmethod
+    def remote_files(cls) -> list[RemoteFile]:
+        return [TIME_MACHINE]
+
     def text_path(self, download: bool = False) -> Path:
-        if self.source == "bundled":
-            return bundled_time_machine()
-        return fetch_all([TIME_MACHINE], self.folder, "TimeMachine", self.mirror, download=download)[0]
+        return bundled_time_machine() if self.source == "bundled" else self.fetch(download)[0]
 
     def prepare_data(self) -> None:
         self.text_path(download=True)

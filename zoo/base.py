@@ -70,6 +70,19 @@ class ZooModule(L.LightningModule):
             return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         return torch.optim.SGD(self.parameters(), lr=self.lr, weight_decay=self.weight_decay, momentum=self.momentum)
 
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        """Loss (and metrics, logged as ``<stage>/...``) of one minibatch; stage is train, val or test."""
+        raise NotImplementedError
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "test")
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Record which classes wrote the checkpoint, so ``cli.py test --ckpt_path X`` needs nothing else."""
         data = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
@@ -99,23 +112,15 @@ class Classifier(ZooModule):
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(y_hat, y)
 
-    def _step(self, batch, stage: str, accuracy: MulticlassAccuracy) -> torch.Tensor:
+    def _step(self, batch, stage: str) -> torch.Tensor:
         x, y = batch
         y_hat = self(x)
         loss = self.loss(y_hat, y)
+        accuracy = getattr(self, f"{stage}_acc")
         accuracy(y_hat.detach(), y)
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
-
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train", self.train_acc)
-
-    def validation_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, "val", self.val_acc)
-
-    def test_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, "test", self.test_acc)
 
     def predict_step(self, batch, batch_idx: int) -> dict:
         """Class indices (and the labels and first images, for the prediction figure)."""
@@ -166,15 +171,6 @@ class Regressor(ZooModule):
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         return loss
 
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, "test")
-
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self(batch[0]).cpu()
 
@@ -195,23 +191,15 @@ class BinaryClassifier(ZooModule):
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(y_hat, y.reshape(y_hat.shape).to(y_hat.dtype))
 
-    def _step(self, batch, stage: str, accuracy: BinaryAccuracy) -> torch.Tensor:
+    def _step(self, batch, stage: str) -> torch.Tensor:
         x, y = batch
         y_hat = self(x)
         loss = self.loss(y_hat, y)
+        accuracy = getattr(self, f"{stage}_acc")
         accuracy(torch.sigmoid(y_hat.detach()), y.reshape(y_hat.shape).long())
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
-
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train", self.train_acc)
-
-    def validation_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, "val", self.val_acc)
-
-    def test_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, "test", self.test_acc)
 
     def predict_step(self, batch, batch_idx: int) -> dict:
         """0/1 predictions and the probability of 1 (and the labels, when the batch has them)."""

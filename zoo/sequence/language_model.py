@@ -108,13 +108,16 @@ class LanguageModel(ZooModule):
     def on_train_epoch_start(self) -> None:
         self._state = None
 
-    def _step(self, batch, stage: str, perplexity: Perplexity, carry_state: bool) -> torch.Tensor:
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        """Training carries the hidden state across batches when the data module's batches continue each other."""
         X, Y = batch
+        carry_state = stage == "train" and self._carries_state()
         state = detach_state(self._state) if carry_state else None
         logits, state = self(X, state)
         if carry_state:
             self._state = state
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
+        perplexity = getattr(self, f"{stage}_ppl")
         perplexity(logits.detach().float(), Y)
         self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         self.log(f"{stage}/ppl", perplexity, on_step=False, on_epoch=True, prog_bar=True)
@@ -122,15 +125,6 @@ class LanguageModel(ZooModule):
 
     def _carries_state(self) -> bool:
         return bool(getattr(getattr(self.trainer, "datamodule", None), "carries_state", False))
-
-    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train", self.train_ppl, self._carries_state())
-
-    def validation_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, "val", self.val_ppl, carry_state=False)
-
-    def test_step(self, batch, batch_idx: int) -> None:
-        self._step(batch, "test", self.test_ppl, carry_state=False)
 
     # --- generation ------------------------------------------------------------------------------
 
