@@ -70,6 +70,18 @@ class ZooCLI(LightningCLI):
     def _parse_ckpt_path(self) -> None:
         """Lightning's own version re-applies checkpoint values over the user's flags; ours is done above."""
 
+    def instantiate_trainer(self, **kwargs):
+        """Add the zoo's callbacks to any a config names: the epoch summary, the prediction writer and,
+        when checkpointing is on and no config brings its own, a ModelCheckpoint keeping ``last.ckpt``."""
+        trainer = self._get(self.config_init, "trainer", default={})
+        own = [c for c in trainer.get("callbacks") or [] if isinstance(c, ModelCheckpoint)]
+        callbacks = [EpochSummary(), PredictionWriter()]
+        if trainer.get("enable_checkpointing") and not own:
+            name = "epoch{epoch:03d}-step{step}"  # no metric names: a "/" in them would make folders
+            callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=True))
+        self.trainer_defaults["callbacks"] = callbacks
+        return super().instantiate_trainer(**kwargs)
+
     def instantiate_classes(self) -> None:
         try:
             super().instantiate_classes()
@@ -78,19 +90,14 @@ class ZooCLI(LightningCLI):
 
 
 def _trainer_defaults(subcommand: str | None) -> dict:
-    callbacks = [EpochSummary(), PredictionWriter()]
-    if subcommand == "fit":  # elsewhere it would only warn that its folder moved
-        callbacks.append(
-            ModelCheckpoint(filename="epoch{epoch:03d}-step{step}", auto_insert_metric_name=False, save_last=True)
-        )
     return {
         "enable_progress_bar": sys.stdout.isatty(),
-        "enable_checkpointing": subcommand == "fit",
+        "enable_checkpointing": subcommand == "fit",  # elsewhere it would only warn that its folder moved
         "logger": {
             "class_path": "lightning.pytorch.loggers.CSVLogger",
             "init_args": {"save_dir": ".", "name": "lightning_logs"},
         },
-        "callbacks": callbacks,  # LightningCLI adds these to any callbacks a config names
+        "callbacks": [],  # filled by ZooCLI.instantiate_trainer
     }
 
 

@@ -127,3 +127,18 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "epoch 1/1" in done.stdout and "generated:" in done.stdout
     assert "distributed_backend=gloo" in done.stderr and "All distributed processes registered" in done.stderr
+
+
+def test_checkpointing_can_be_switched_off(tiny_mnist, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cli = run(
+        "fit",
+        "--model",
+        "SoftmaxRegression",
+        "--data",
+        "FashionMNIST",
+        *FAST,
+        "--trainer.enable_checkpointing",
+        "false",
+    )
+    assert cli.trainer.checkpoint_callback is None and not list(tmp_path.glob("lightning_logs/*/checkpoints"))
