@@ -90,7 +90,8 @@ def fetch_all(
             except ValueError as err:  # pooch: the downloaded file's hash differs (the download is deleted)
                 problem = f"the download from {url} failed its hash check ({err})"
             except (OSError, RuntimeError) as err:  # no network, 404, unreadable mirror, read-only folder
-                reason = f"cannot download {url} ({type(err).__name__}: {err})"
+                detail = str(err) if len(str(err)) < 100 else str(err)[:100] + "..."
+                reason = f"cannot download {url} ({type(err).__name__}: {detail})"
                 problem = f"{problem}; {reason}" if problem else reason
         problems.append((file, problem or "missing and downloading is switched off"))
     if problems:
