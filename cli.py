@@ -107,6 +107,8 @@ def main(args: list[str] | None = None) -> ZooCLI | None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # lightning<->torch deprecation noise
     warnings.filterwarnings("ignore", message=".*Total length of `list` across ranks is zero.*")  # no val set
     warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")  # exact, see TimeMachine
+    # test/predict from a checkpoint need no ModelCheckpoint: checkpointing is off outside fit
+    warnings.filterwarnings("ignore", message=".*callbacks used to create the checkpoint need to be provided.*")
     argv = sys.argv[1:] if args is None else args
     if argv and argv[0] == "kfold":  # K-fold cross-validation: one `fit` per fold (zoo/kfold.py)
         from zoo.kfold import main as kfold_main
