@@ -108,7 +108,10 @@ class DataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self.loader(self.train_set, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> DataLoader | list:
+        """No validation set after setup (e.g. training on every row): no validation loop."""
+        if self.val_set is None and self.train_set is not None:
+            return []
         return self.loader(self.val_set, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
@@ -118,12 +121,18 @@ class DataModule(L.LightningDataModule):
         return self.loader(self.test_set, shuffle=False)
 
 
+def check_val_split(fraction: float) -> float:
+    """A held-out fraction must be in [0, 1)."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"val_split must be in [0, 1), got {fraction}")
+    return fraction
+
+
 def split_off(
     tensors: Sequence[torch.Tensor], fraction: float, seed: int = 0
 ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Split tensors row-wise into (kept, held-out) with `fraction` of the rows held out, reproducibly."""
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"val_split must be in [0, 1), got {fraction}")
+    check_val_split(fraction)
     n = len(tensors[0])
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_out = round(n * fraction)

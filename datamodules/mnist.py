@@ -15,7 +15,7 @@ import torch
 import torchvision
 from torchvision.transforms.v2 import functional as TF
 
-from .base import DataModule, TensorBatches, split_off
+from .base import DataModule, TensorBatches, check_val_split, split_off
 from .download import DataError, RemoteFile
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -71,7 +71,7 @@ class IdxImageClassification(DataModule):
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, mirror, download)
         self.save_hyperparameters()
-        split_off([torch.zeros(1)], val_split)  # validates the value early, with a clear message
+        check_val_split(val_split)
         self.resize = [resize, resize] if isinstance(resize, int) else resize
         if self.resize is not None and (len(self.resize) != 2 or min(self.resize) < 1):
             raise ValueError(f"resize must be a positive int or [height, width], got {resize}")

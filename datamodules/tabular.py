@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .base import DataModule, TensorBatches, split_off
+from .base import DataModule, TensorBatches, check_val_split, split_off
 from .download import DataError, RemoteFile, fetch_all, resolve_data_dir
 
 
@@ -68,9 +68,6 @@ class TableDataModule(DataModule):
     :meth:`split`. ``val_dataloader`` is empty when nothing is held out (training on every row).
     """
 
-    def val_dataloader(self):
-        return [] if self.val_set is None else super().val_dataloader()
-
     @property
     def num_features(self) -> int:
         """Feature columns after preprocessing (available after ``setup``)."""
@@ -122,7 +119,7 @@ class CSVTable(TableDataModule):
     ) -> None:
         super().__init__(data_dir, batch_size, num_workers, mirror, download)
         self.save_hyperparameters()
-        split_off([torch.zeros(1)], val_split)  # validates the value early
+        check_val_split(val_split)
         check_fold(num_folds, fold)
         self.path, self.label_column, self.feature_columns = path, label_column, feature_columns
         self.header, self.sep, self.standardize = header, sep, standardize

@@ -207,9 +207,6 @@ class TimeMachine(DataModule):
             return DataLoader(dataset, batch_size=None)
         return super().loader(dataset, shuffle)
 
-    def val_dataloader(self):
-        return [] if self.val_set is None else self.loader(self.val_set, shuffle=False)
-
     def test_dataloader(self):
         return self.val_dataloader()
 
