@@ -1,27 +1,25 @@
-"""LightningDataModules for the data sets the book trains on, plus the shared download code."""
+"""LightningDataModules for the data the book trains on, grouped by kind (images, text, tables, synthetic),
+with the shared pieces at the top: the bases, downloads, batching and vocabularies."""
 
-from .base import DataModule, TensorBatches
+from .base import DataModule, FileDataModule
+from .batching import TensorBatches, split_off
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
-from .kaggle_house import KaggleHouse
-from .mnist import MNIST, FashionMNIST, read_idx
-from .polynomial import PolynomialData, polynomial_features
-from .sine import SineSequence
-from .synthetic import SyntheticRegression
-from .tabular import CSVTable, get_k_fold_data
-from .timemachine import TimeMachine
+from .images import MNIST, FashionMNIST, read_idx
+from .synthetic import PolynomialData, SineSequence, SyntheticRegression, polynomial_features
+from .tables import CSVTable, KaggleHouse, get_k_fold_data
+from .text import TimeMachine
 from .vocab import Vocab, tokenize
 
 __all__ = [
-    "PolynomialData",
-    "polynomial_features",
-    "CSVTable",
-    "KaggleHouse",
-    "get_k_fold_data",
     "DATA_ENV",
     "MNIST",
+    "CSVTable",
     "DataError",
     "DataModule",
     "FashionMNIST",
+    "FileDataModule",
+    "KaggleHouse",
+    "PolynomialData",
     "RemoteFile",
     "SineSequence",
     "SyntheticRegression",
@@ -29,7 +27,10 @@ __all__ = [
     "TimeMachine",
     "Vocab",
     "fetch_all",
+    "get_k_fold_data",
+    "polynomial_features",
     "read_idx",
     "resolve_data_dir",
+    "split_off",
     "tokenize",
 ]

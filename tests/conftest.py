@@ -14,8 +14,18 @@ from torch import nn
 
 from datamodules import MNIST, FashionMNIST, RemoteFile
 
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = ROOT / "configs"
+NETWORK_CONFIGS = sorted(p for p in CONFIGS.rglob("*.yaml") if p.parent.name not in ("trainer", "logger"))
 IMAGE_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def config(name: str) -> str:
+    """The path of the network config ``configs/<chapter>/<name>.yaml``."""
+    matches = [p for p in NETWORK_CONFIGS if p.stem == name]
+    assert len(matches) == 1, f"no single config named {name}: {matches}"
+    return str(matches[0])
 
 
 def write_idx(path: Path, array: np.ndarray) -> Path:

@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import CONFIGS, NETWORK_CONFIGS, config
 
-from cli import main
+from cli import run as main
 
-CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
-TRAINER_PRESETS = sorted((Path(__file__).parents[1] / "configs" / "trainer").glob("*.yaml"))
+TRAINER_PRESETS = sorted((CONFIGS / "trainer").glob("*.yaml")) + sorted((CONFIGS / "logger").glob("*.yaml"))
 FAST = ["--trainer.max_epochs", "1", "--trainer.enable_model_summary", "false"]
 
 
@@ -24,7 +24,7 @@ def last_checkpoint(root: Path) -> Path:
 
 def test_fit_then_test_and_predict_from_the_checkpoint_alone(tiny_mnist, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    cli = run("fit", "--config", str(CONFIGS[0].parent / "lenet.yaml"), "--data.batch_size", "32", *FAST)
+    cli = run("fit", "--config", config("lenet"), "--data.batch_size", "32", *FAST)
     assert cli.trainer.current_epoch == 1
     out = capsys.readouterr().out
     assert "epoch 1/1" in out and "examples/s" in out and "val/acc" in out
@@ -53,7 +53,7 @@ def test_models_and_data_by_class_name(tiny_mnist, tmp_path, monkeypatch):
 
 def test_linear_regression_recovers_w_and_b(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    run("fit", "--config", str(CONFIGS[0].parent / "linear_regression.yaml"), "--trainer.enable_model_summary", "false")
+    run("fit", "--config", config("linear_regression"), "--trainer.enable_model_summary", "false")
     out = capsys.readouterr().out
     errors = out.split("error in w: ")[1]
     w_err = [abs(float(v)) for v in errors.split("]")[0].strip("[").split(",")]
@@ -61,11 +61,11 @@ def test_linear_regression_recovers_w_and_b(tmp_path, monkeypatch, capsys):
     assert max(w_err) < 0.01 and b_err < 0.01
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
-def test_every_config_parses(config, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("path", NETWORK_CONFIGS, ids=lambda p: p.stem)
+def test_every_config_parses(path, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
-        run("fit", "--config", str(config), "--print_config")
+        run("fit", "--config", str(path), "--print_config")
     assert exit_info.value.code == 0
     assert "class_path" in capsys.readouterr().out
 
@@ -74,7 +74,7 @@ def test_every_config_parses(config, tmp_path, monkeypatch, capsys):
 def test_trainer_presets_combine_with_a_network_config(preset, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:
-        run("fit", "--config", str(CONFIGS[0].parent / "lenet.yaml"), "--config", str(preset), "--print_config")
+        run("fit", "--config", config("lenet"), "--config", str(preset), "--print_config")
     assert exit_info.value.code == 0
 
 
@@ -119,7 +119,7 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     import sys
 
     root = Path(__file__).parents[1]
-    command = [sys.executable, str(root / "cli.py"), "fit", "--config", str(root / "configs/gru_time_machine.yaml")]
+    command = [sys.executable, str(root / "cli.py"), "fit", "--config", config("gru_time_machine")]
     command += ["--data.max_tokens", "3000", "--model.num_hiddens", "16", "--trainer.max_epochs", "1"]
     command += ["--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}

@@ -9,9 +9,9 @@ import torch
 from conftest import layer_shapes, quiet_trainer
 from torch import nn
 
-from datamodules.mnist import MNIST
-from zoo.companion import BasicCNN, InceptionA, InceptionANet, ResidualBlock, ResidualBlockNet
-from zoo.mlp import MLP
+from datamodules import MNIST
+from zoo import MLP
+from zoo.course.cnn import BasicCNN, InceptionA, InceptionANet, ResidualBlock, ResidualBlockNet
 
 # --- shapes --------------------------------------------------------------------------------------
 
@@ -164,4 +164,4 @@ def test_checkpoint_round_trip_on_mnist_files(tiny_mnist, tmp_path):
     model.eval()
     torch.testing.assert_close(restored(x), model(x))
     saved = torch.load(path, weights_only=True)
-    assert saved["zoo"] == {"model": "zoo.companion.ResidualBlockNet", "data": "datamodules.mnist.MNIST"}
+    assert saved["zoo"] == {"model": "zoo.ResidualBlockNet", "data": "datamodules.MNIST"}

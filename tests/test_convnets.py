@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import layer_shapes
+from conftest import config, layer_shapes
 from torch import nn
 
-from cli import main
+from cli import run as main
 from datamodules import FashionMNIST
 from zoo.convnets.alexnet import AlexNet
 from zoo.convnets.batchnorm import BatchNorm, BatchNormLeNet, batch_norm
@@ -388,15 +387,15 @@ def test_resnet_checkpoint_round_trip_with_resized_data(tiny_mnist, tmp_path):
     X = torch.rand(2, 1, 32, 32)
     torch.testing.assert_close(restored(X), model(X))
     saved = torch.load(path, weights_only=True)
-    assert saved["zoo"] == {"model": "zoo.convnets.resnet.ResNet", "data": "datamodules.mnist.FashionMNIST"}
+    assert saved["zoo"] == {"model": "zoo.ResNet", "data": "datamodules.FashionMNIST"}
 
 
 def test_cli_fits_the_resnet_28px_config_and_tests_from_the_checkpoint(tiny_mnist, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    config = str(Path(__file__).parents[1] / "configs" / "resnet18_28px.yaml")
+    path = config("resnet18_28px")
     fast = ["--trainer.max_epochs", "1", "--trainer.enable_model_summary", "false", "--data.batch_size", "32"]
-    cli = main(["fit", "--config", config, "--model.arch", "[[1, 8], [1, 16]]", *fast])
-    assert cli.model.stem == "small" and cli.model.hparams.init == "normal" and cli.model.lr == 0.1
+    cli = main(["fit", "--config", path, "--model.arch", "[[1, 8], [1, 16]]", *fast])
+    assert cli.model.stem == "small" and cli.model.hparams.init == "normal" and cli.model.hparams.lr == 0.1
     assert "examples/s" in capsys.readouterr().out
     ckpt = sorted(tmp_path.glob("lightning_logs/version_*/checkpoints/last.ckpt"))[-1]
     cli = main(["test", "--ckpt_path", str(ckpt)])

@@ -9,9 +9,10 @@ from torch import nn
 
 from datamodules import SyntheticRegression
 from zoo import MLP, LeNet, LinearRegression, ScratchSGD, SoftmaxRegression
-from zoo.init import init_weights
-from zoo.linear import cross_entropy, softmax, squared_loss
-from zoo.mlp import relu
+from zoo.core.init import init_weights
+from zoo.linear.regression import squared_loss
+from zoo.linear.softmax import cross_entropy, softmax
+from zoo.mlp.mlp import relu
 
 # --- shapes --------------------------------------------------------------------------------------
 
@@ -182,11 +183,11 @@ def test_linear_regression_recovers_w_and_b_and_checkpoint_round_trips(tmp_path)
     X = torch.randn(4, 2)
     torch.testing.assert_close(restored(X), model(X))
     saved = torch.load(path, weights_only=True)
-    assert saved["zoo"] == {"model": "zoo.linear.LinearRegression", "data": "datamodules.synthetic.SyntheticRegression"}
+    assert saved["zoo"] == {"model": "zoo.LinearRegression", "data": "datamodules.SyntheticRegression"}
 
 
 def test_compile_callback_keeps_plain_checkpoint_keys(tmp_path):
-    from zoo.callbacks import Compile
+    from zoo.core.callbacks import Compile
 
     data = SyntheticRegression(batch_size=10, num_train=50, num_val=20)
     model = LinearRegression()

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
-from conftest import quiet_trainer
+from conftest import config, quiet_trainer
 from torch import nn
 
-from cli import main
-from datamodules.polynomial import PolynomialData, polynomial_features
-from datamodules.synthetic import SyntheticRegression
-from zoo.linear import squared_loss
-from zoo.mlp import MLP, dropout_layer
-from zoo.model_selection import PolynomialRegression
-from zoo.weight_decay import WeightDecay, l2_penalty
-
-CONFIGS = Path(__file__).parents[1] / "configs"
-
+from cli import run as main
+from datamodules import SyntheticRegression
+from datamodules.synthetic.polynomial import PolynomialData, polynomial_features
+from zoo.linear.model_selection import PolynomialRegression
+from zoo.linear.regression import squared_loss
+from zoo.linear.weight_decay import WeightDecay, l2_penalty
+from zoo.mlp.mlp import MLP, dropout_layer
 
 # --- dropout -------------------------------------------------------------------------------------
 
@@ -155,7 +151,7 @@ def test_weight_decay_stops_overfitting_20_examples(impl, tmp_path):
 def test_weight_decay_config_trains_from_the_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the CSV logger merges model and data hyperparameters: num_inputs must agree
     args = ["--trainer.max_epochs", "5", "--trainer.enable_model_summary", "false", "--model.lambd", "3"]
-    cli = main(["fit", "--config", str(CONFIGS / "weight_decay.yaml"), *args])
+    cli = main(["fit", "--config", config("weight_decay"), *args])
     assert cli.model.lambd == 3.0 and cli.datamodule.num_inputs == 200
     out = capsys.readouterr().out
     assert "epoch 5/5" in out and "l2_norm" in out and "L2 norm of w:" in out
@@ -218,7 +214,7 @@ def fit_polynomial(num_features: int, epochs: int = 100) -> tuple[PolynomialRegr
     """The book's loop (SGD lr 0.01, batch 10) for `epochs` epochs; returns the model and its training loss."""
     torch.manual_seed(0)
     data = PolynomialData(num_features=num_features)
-    model = PolynomialRegression(num_features=num_features)
+    model = PolynomialRegression(num_inputs=num_features)
     optimizer = model.configure_optimizers()
     for _ in range(epochs):
         for X, y in data.train_dataloader():
@@ -240,9 +236,9 @@ def test_cubic_fit_recovers_the_true_weights_and_a_line_underfits():
 
 
 def test_model_and_data_feature_counts_must_agree(tmp_path):
-    with pytest.raises(ValueError, match="--model.num_features and --data.num_features"):
+    with pytest.raises(ValueError, match="built for num_inputs=4 but PolynomialData gives 2"):
         quiet_trainer(tmp_path, enable_checkpointing=False, max_epochs=1).fit(
-            PolynomialRegression(num_features=4), PolynomialData(num_features=2)
+            PolynomialRegression(num_inputs=4), PolynomialData(num_features=2)
         )
-    with pytest.raises(ValueError, match="num_features"):
-        PolynomialRegression(num_features=0)
+    with pytest.raises(ValueError, match="num_inputs"):
+        PolynomialRegression(num_inputs=0)

@@ -7,18 +7,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import quiet_trainer
+from conftest import config, quiet_trainer
 from torch import nn
 
-from cli import main
+from cli import run as main
 from datamodules import RemoteFile, SineSequence, TimeMachine, Vocab, tokenize
-from datamodules import timemachine as tm
-from datamodules.timemachine import LanguageModelBatches, bundled_time_machine, preprocess
+from datamodules.text import timemachine as tm
+from datamodules.text.timemachine import LanguageModelBatches, bundled_time_machine, preprocess
 from zoo import RNNLM, SineMLP
-from zoo.sequence.deep import ScratchStack
-from zoo.sequence.gru import GRUScratch
+from zoo.rnn.deep import ScratchStack
+from zoo.rnn.gru import GRUScratch
 
-CONFIGS = Path(__file__).parents[1] / "configs"
 TINY_TEXT = "The Time Traveller (for so it will be convenient to speak of him)\nwas expounding a matter.\n" * 30
 
 
@@ -261,16 +260,16 @@ def test_untrained_model_without_vocab_gives_a_clear_error():
 
 def test_cli_fit_then_predict_generates_from_the_checkpoint(tiny_text, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    config = str(CONFIGS / "gru_time_machine.yaml")
+    path = config("gru_time_machine")
     flags = ["--data.source", "hub", "--data.max_tokens", "-1", "--trainer.max_epochs", "2"]
-    main(["fit", "--config", config, *flags, "--model.num_hiddens", "16", "--trainer.enable_model_summary", "false"])
+    main(["fit", "--config", path, *flags, "--model.num_hiddens", "16", "--trainer.enable_model_summary", "false"])
     ckpt = sorted(tmp_path.glob("lightning_logs/version_*/checkpoints/last.ckpt"))[-1]
     capsys.readouterr()
     main(["predict", "--ckpt_path", str(ckpt), "--model.prefix", "time traveller", "--model.num_preds", "12"])
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("time traveller"))
     assert len(line) == len("time traveller") + 12
-    assert (ckpt.parents[2] / "version_1" / "generated.txt").read_text().rstrip("\n") == line
+    assert (ckpt.parents[1] / "predict" / "generated.txt").read_text().rstrip("\n") == line  # in the run folder
 
 
 # --- sine-wave autoregression --------------------------------------------------------------------
@@ -288,7 +287,7 @@ def test_sine_data_lags_and_splits():
 
 def test_sine_mlp_learns_and_predict_draws_the_k_step_figure(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    cli = main(["fit", "--config", str(CONFIGS / "sine.yaml"), "--trainer.enable_model_summary", "false"])
+    cli = main(["fit", "--config", config("sine"), "--trainer.enable_model_summary", "false"])
     assert cli.trainer.callback_metrics["val/loss"] < 0.1  # the noise variance is 0.04
     ckpt = sorted(tmp_path.glob("lightning_logs/version_*/checkpoints/last.ckpt"))[-1]
     main(["predict", "--ckpt_path", str(ckpt)])

@@ -12,18 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import quiet_trainer
+from conftest import config, quiet_trainer
 from torch import nn
 
 from datamodules.download import DataError, RemoteFile
-from datamodules.kaggle_house import KaggleHouse, preprocess, read_house_csv
-from datamodules.tabular import CSVTable, get_k_fold_data
-from zoo.base import BinaryClassifier
-from zoo.binary import BinaryMLP
-from zoo.callbacks import PredictionWriter
-from zoo.house_prices import HousePriceRegression, LogRMSE, log_rmse
+from datamodules.tables.csv_table import CSVTable, get_k_fold_data
+from datamodules.tables.kaggle_house import KaggleHouse, preprocess, read_house_csv
+from zoo.core.base import BinaryClassifier
+from zoo.core.callbacks import PredictionWriter
+from zoo.course.diabetes import BinaryMLP
+from zoo.mlp.house_prices import HousePriceRegression, LogRMSE, log_rmse
 
-CONFIGS = Path(__file__).parents[1] / "configs"
 TRAIN_CSV, TEST_CSV = "kaggle_house_pred_train.csv", "kaggle_house_pred_test.csv"
 
 
@@ -119,7 +118,7 @@ def test_kaggle_house_datamodule_folds_and_test_houses(tiny_house):
     data.prepare_data()
     data.setup()
     X, y = data.train_set.tensors
-    assert X.dtype == y.dtype == torch.float32 and y.shape == (40, 1) and data.num_features == X.shape[1]
+    assert X.dtype == y.dtype == torch.float32 and y.shape == (40, 1) and data.num_inputs == X.shape[1]
     assert y.min() > 50000  # prices, not logs
     assert data.val_dataloader() == [] and data.test_ids == list(range(41, 51))
     assert len(data.predict_dataloader().dataset) == 10
@@ -201,14 +200,14 @@ def test_log_rmse_matches_a_hand_computation():
 
 
 def test_house_price_net_shapes_and_variants():
-    assert [type(m) for m in HousePriceRegression(in_features=331).net] == [nn.Linear]
-    mlp = HousePriceRegression(in_features=12, num_hiddens=[8, 4])
+    assert [type(m) for m in HousePriceRegression(num_inputs=331).net] == [nn.Linear]
+    mlp = HousePriceRegression(num_inputs=12, num_hiddens=[8, 4])
     assert [m.out_features for m in mlp.net if isinstance(m, nn.Linear)] == [8, 4, 1]
     assert mlp(torch.randn(5, 12)).shape == (5, 1)
-    for bad in (dict(num_hiddens=[0]), dict(init="zeros"), dict(in_features=0), dict(optimizer="lbfgs")):
+    for bad in (dict(num_hiddens=[0]), dict(init="zeros"), dict(num_inputs=0), dict(optimizer="lbfgs")):
         with pytest.raises(ValueError):
             HousePriceRegression(**bad)
-    with pytest.raises(RuntimeError, match="in_features"):
+    with pytest.raises(RuntimeError, match="num_inputs"):
         HousePriceRegression()(torch.randn(2, 3))
 
 
@@ -222,7 +221,7 @@ def test_house_prices_train_infer_features_log_and_round_trip(tiny_house, tmp_pa
     trainer = quiet_trainer(tmp_path, max_epochs=30, log_every_n_steps=1)
     trainer.fit(model, data)
     metrics = trainer.callback_metrics
-    assert model.hparams.in_features == data.num_features  # taken from the data at setup
+    assert model.hparams.num_inputs == data.num_inputs  # taken from the data at setup
     assert {"train/loss", "train/log_rmse", "val/loss", "val/log_rmse"} <= set(metrics)
     X, y = data.train_set.tensors
     with torch.no_grad():
@@ -232,7 +231,7 @@ def test_house_prices_train_infer_features_log_and_round_trip(tiny_house, tmp_pa
     assert metrics["val/log_rmse"] < 0.5  # prices vary by about 30%: an untrained model scores far worse
     path = tmp_path / "house.ckpt"
     trainer.save_checkpoint(path)
-    restored = HousePriceRegression.load_from_checkpoint(path)  # no in_features given: it was recorded
+    restored = HousePriceRegression.load_from_checkpoint(path)  # no num_inputs given: it was recorded
     assert restored.log_target == log_target
     torch.testing.assert_close(restored(X), model(X))
 
@@ -242,7 +241,7 @@ def test_house_price_loss_falls(tiny_house):
     data = KaggleHouse(batch_size=40)
     data.setup()
     X, y = data.train_set.tensors
-    model = HousePriceRegression(in_features=data.num_features, lr=2000.0)  # Adam; see above for the lr
+    model = HousePriceRegression(num_inputs=data.num_inputs, lr=2000.0)  # Adam; see above for the lr
     optimizer = model.configure_optimizers()
     losses = []
     for _ in range(200):
@@ -314,7 +313,7 @@ def test_csv_table_reads_the_diabetes_format(tmp_path, monkeypatch):
     X, y = data.train_set.tensors
     Xv, yv = data.val_set.tensors
     assert X.dtype == y.dtype == torch.float32 and X.shape == (90, 8) and y.shape == (90, 1) and len(Xv) == 30
-    assert set(y.ravel().tolist()) == {0.0, 1.0} and data.num_features == 8 and data.test_set is data.val_set
+    assert set(y.ravel().tolist()) == {0.0, 1.0} and data.num_inputs == 8 and data.test_set is data.val_set
     raw = np.loadtxt(path, delimiter=",", dtype=np.float32)  # the course's own loader
     rows = sorted(map(tuple, torch.cat([torch.cat([X, y], 1), torch.cat([Xv, yv], 1)]).tolist()))
     assert rows == sorted(map(tuple, raw.tolist()))
@@ -336,7 +335,7 @@ def test_csv_table_columns_standardisation_and_folds(tmp_path):
     assert X[:, 1].abs().max() == 0
     whole = CSVTable(path=str(path))  # defaults: the last column is the label, no hold-out
     whole.setup()
-    assert whole.num_features == 3 and whole.val_dataloader() == [] and len(whole.test_set) == 6
+    assert whole.num_inputs == 3 and whole.val_dataloader() == [] and len(whole.test_set) == 6
 
 
 def test_csv_table_errors(tmp_path, monkeypatch):
@@ -439,11 +438,15 @@ def test_binary_classifier_loss_falls_with_the_courses_network(tmp_path):
 
 
 def test_kfold_command_runs_every_fold_and_averages(tiny_house, tmp_path, monkeypatch, capsys):
-    from zoo.kfold import main
+    from cli import _fit_metrics
+    from zoo.core.kfold import run_kfold
+
+    def main(argv):
+        return run_kfold(_fit_metrics, argv)
 
     monkeypatch.chdir(tmp_path)
-    config = str(CONFIGS / "kaggle_house.yaml")
-    result = main(["--config", config, "--k", "2", "--trainer.max_epochs", "1", "--trainer.enable_model_summary=false"])
+    path = config("kaggle_house")
+    result = main(["--config", path, "--k", "2", "--trainer.max_epochs", "1", "--trainer.enable_model_summary=false"])
     assert result["k"] == 2 and len(result["train"]) == len(result["valid"]) == 2
     assert result["train_mean"] == pytest.approx(sum(result["train"]) / 2)
     assert result["valid_mean"] == pytest.approx(sum(result["valid"]) / 2)
@@ -451,20 +454,20 @@ def test_kfold_command_runs_every_fold_and_averages(tiny_house, tmp_path, monkey
     assert "fold 2, train log_rmse" in out and f"2-fold validation: avg train log_rmse {result['train_mean']:f}" in out
     assert len(list(tmp_path.glob("lightning_logs/version_*"))) == 2  # one fit per fold
     with pytest.raises(SystemExit, match="at least 2"):
-        main(["--config", config, "--k=1"])
+        main(["--config", path, "--k=1"])
     with pytest.raises(SystemExit, match="no \\['train/ppl'"):
-        main(["--config", config, "--k", "2", "--metric", "ppl", "--trainer.max_epochs", "1"])
+        main(["--config", path, "--k", "2", "--metric", "ppl", "--trainer.max_epochs", "1"])
 
 
 def test_fit_then_predict_from_the_checkpoint_alone_writes_submission(tiny_house, tmp_path, monkeypatch, capsys):
-    from cli import main
+    from cli import run as main
 
     monkeypatch.chdir(tmp_path)
     fast = ["--trainer.max_epochs", "2", "--trainer.enable_model_summary", "false"]
-    main(["fit", "--config", str(CONFIGS / "kaggle_house.yaml"), *fast])
+    main(["fit", "--config", config("kaggle_house"), *fast])
     ckpt = sorted(tmp_path.glob("lightning_logs/version_*/checkpoints/last.ckpt"))[-1]
     cli = main(["predict", "--ckpt_path", str(ckpt)])
-    assert type(cli.model).__name__ == "HousePriceRegression" and cli.model.hparams.in_features > 0
+    assert type(cli.model).__name__ == "HousePriceRegression" and cli.model.hparams.num_inputs > 0
     out = capsys.readouterr().out
     submission = Path(out.split("wrote ")[-1].strip())
     assert submission.name == "submission.csv"

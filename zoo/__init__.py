@@ -1,41 +1,57 @@
-"""The networks of Dive into Deep Learning as LightningModules, grouped like the book's chapters."""
+"""The networks of Dive into Deep Learning as LightningModules, in folders that follow the book's chapters.
 
-from .base import BinaryClassifier, Classifier, Regressor, ScratchSGD, ZooModule
-from .binary import BinaryMLP
-from .companion import BasicCNN, InceptionANet, ResidualBlockNet
-from .convnets import VGG, AlexNet, BatchNormLeNet, DenseNet, GoogLeNet, LeNet, NiN, ResNet
-from .house_prices import HousePriceRegression
-from .linear import LinearRegression, SoftmaxRegression
-from .mlp import MLP
-from .model_selection import PolynomialRegression
-from .sequence import RNNLM, LanguageModel, SineMLP
-from .weight_decay import WeightDecay
+``zoo.list_models()`` names every network, in the book's order; ``zoo.get_model(name, **overrides)`` builds
+one for its recipe's data; every class is also here by name (``zoo.LeNet``).
+"""
+
+# ruff: noqa: I001  (chapters imported in the book's order: importing a file registers its networks)
+from .core import (
+    BinaryClassifier,
+    Classifier,
+    LanguageModel,
+    Regressor,
+    ScratchSGD,
+    ZooModule,
+    get_model,
+    list_models,
+)
+from .core.registry import get_model_entry, models_table
+from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, WeightDecay
+from .mlp import MLP, HousePriceRegression
+from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, GoogLeNet, LeNet, NiN, ResNet
+from .rnn import RNNLM, SineMLP
+from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
 
 __all__ = [
-    "VGG",
-    "AlexNet",
-    "BatchNormLeNet",
-    "DenseNet",
-    "GoogLeNet",
-    "NiN",
-    "ResNet",
-    "BasicCNN",
-    "InceptionANet",
-    "PolynomialRegression",
-    "ResidualBlockNet",
-    "WeightDecay",
-    "BinaryClassifier",
-    "BinaryMLP",
-    "HousePriceRegression",
     "MLP",
     "RNNLM",
+    "VGG",
+    "AlexNet",
+    "BasicCNN",
+    "BatchNorm",
+    "BatchNormLeNet",
+    "BinaryClassifier",
+    "BinaryMLP",
     "Classifier",
+    "DenseNet",
+    "GoogLeNet",
+    "HousePriceRegression",
+    "InceptionANet",
     "LanguageModel",
     "LeNet",
     "LinearRegression",
+    "NiN",
+    "PolynomialRegression",
     "Regressor",
+    "ResNet",
+    "ResidualBlockNet",
     "ScratchSGD",
     "SineMLP",
     "SoftmaxRegression",
+    "WeightDecay",
     "ZooModule",
+    "get_model",
+    "get_model_entry",
+    "list_models",
+    "models_table",
 ]

@@ -1,12 +1,13 @@
-"""Convolutional networks, one file per book section."""
+"""Convolutional networks: LeNet, then the modern CNNs (AlexNet to DenseNet), one file per book section."""
 
-from .alexnet import AlexNet
-from .batchnorm import BatchNorm, BatchNormLeNet
-from .densenet import DenseNet
-from .googlenet import GoogLeNet
+# ruff: noqa: I001  (imported in the book's order: importing a file registers its networks in zoo.list_models())
 from .lenet import LeNet
-from .nin import NiN
-from .resnet import ResNet
+from .alexnet import AlexNet
 from .vgg import VGG
+from .nin import NiN
+from .googlenet import GoogLeNet
+from .batchnorm import BatchNorm, BatchNormLeNet
+from .resnet import ResNet
+from .densenet import DenseNet
 
 __all__ = ["VGG", "AlexNet", "BatchNorm", "BatchNormLeNet", "DenseNet", "GoogLeNet", "LeNet", "NiN", "ResNet"]

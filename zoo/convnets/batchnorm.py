@@ -16,9 +16,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..base import Classifier
-from ..init import init_weights
-from ..linear import check_impl
+from ..core.base import Classifier
+from ..core.checks import check_impl
+from ..core.init import init_weights
+from ..core.registry import Book, register_model
 
 # --- scratch batch normalisation -----------------------------------------------------------------
 
@@ -101,10 +102,10 @@ def batch_norm_layer(num_features: int, num_dims: int, impl: str) -> nn.Module:
     return nn.BatchNorm2d(num_features) if num_dims == 4 else nn.BatchNorm1d(num_features)
 
 
-def batchnorm_lenet(num_classes: int = 10, impl: str = "scratch") -> nn.Sequential:
+def batchnorm_lenet(num_classes: int = 10, impl: str = "scratch", in_channels: int = 1) -> nn.Sequential:
     """LeNet (no padding on the first convolution) with batch norm before every sigmoid."""
     return nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=5), batch_norm_layer(6, 4, impl), nn.Sigmoid(),
+        nn.Conv2d(in_channels, 6, kernel_size=5), batch_norm_layer(6, 4, impl), nn.Sigmoid(),
         nn.AvgPool2d(kernel_size=2, stride=2),
         nn.Conv2d(6, 16, kernel_size=5), batch_norm_layer(16, 4, impl), nn.Sigmoid(),
         nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
@@ -115,18 +116,37 @@ def batchnorm_lenet(num_classes: int = 10, impl: str = "scratch") -> nn.Sequenti
 
 
 class BatchNormLeNet(Classifier):
-    """LeNet with batch normalisation on 28x28 grey images; the book's recipe is SGD lr 1.0, batch 256.
+    """LeNet with batch normalisation on 28x28 images; the book's recipe is SGD lr 1.0, batch 256.
 
     Args:
         num_classes: output classes.
         impl: ``scratch`` (the hand-written :class:`BatchNorm`) or ``concise`` (``nn.BatchNorm2d/1d``).
+        in_channels: input channels (on the command line: the data module's; 1 for Fashion-MNIST).
+        init: weight initialisation (:mod:`zoo.core.init`); the book's is ``xavier``.
         lr: learning rate.
     """
 
-    def __init__(self, num_classes: int = 10, impl: str = "scratch", lr: float = 1.0, **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        impl: str = "scratch",
+        in_channels: int = 1,
+        init: str = "xavier",
+        lr: float = 1.0,
+        **kwargs,
+    ) -> None:
         super().__init__(num_classes=num_classes, lr=lr, **kwargs)
         self.impl = check_impl(impl)
-        self.net = init_weights(batchnorm_lenet(num_classes, impl), "xavier")
+        self.net = init_weights(batchnorm_lenet(num_classes, impl, in_channels), init)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.net(X)
+
+register_model(
+    "batchnorm_lenet",
+    BatchNormLeNet,
+    network="LeNet with batch normalisation",
+    book=Book(v1="8.5 Batch Normalization", v017="7.5 Batch Normalization"),
+    configs=["convnets/batchnorm_lenet.yaml"],
+    data="FashionMNIST",
+    input_shape=(1, 28, 28),
+    variants={"impl": ("scratch", "concise")},
+)

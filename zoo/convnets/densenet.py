@@ -7,8 +7,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..base import Classifier
-from ..init import init_weights
+from ..core.base import Classifier
+from ..core.init import init_weights
+from ..core.registry import Book, register_model
 
 
 def conv_block(input_channels: int, num_channels: int) -> nn.Sequential:
@@ -50,10 +51,11 @@ def densenet(
     growth_rate: int = 32,
     num_convs_in_dense_blocks: list[int] = [4, 4, 4, 4],  # noqa: B006
     num_classes: int = 10,
+    in_channels: int = 1,
 ) -> nn.Sequential:
     """ResNet's stem, dense blocks with transition layers between them, BN, ReLU, global average pool, FC."""
     b1 = nn.Sequential(
-        nn.Conv2d(1, num_channels, kernel_size=7, stride=2, padding=3),
+        nn.Conv2d(in_channels, num_channels, kernel_size=7, stride=2, padding=3),
         nn.BatchNorm2d(num_channels), nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )  # fmt: skip
@@ -73,13 +75,15 @@ def densenet(
 
 
 class DenseNet(Classifier):
-    """DenseNet on grey images (the book resizes to 96); SGD lr 0.1, batch 256, 10 epochs.
+    """DenseNet (the book resizes to 96); SGD lr 0.1, batch 256, 10 epochs.
 
     Args:
         num_channels: channels out of the stem.
         growth_rate: channels each convolution in a dense block adds.
         num_convs_in_dense_blocks: convolutions in each dense block.
         num_classes: output classes.
+        in_channels: input channels (on the command line: the data module's; 1 for Fashion-MNIST).
+        init: weight initialisation (:mod:`zoo.core.init`); the book's is ``xavier``.
         lr: learning rate.
     """
 
@@ -89,6 +93,8 @@ class DenseNet(Classifier):
         growth_rate: int = 32,
         num_convs_in_dense_blocks: list[int] = [4, 4, 4, 4],  # noqa: B006
         num_classes: int = 10,
+        in_channels: int = 1,
+        init: str = "xavier",
         lr: float = 0.1,
         **kwargs,
     ) -> None:
@@ -99,9 +105,16 @@ class DenseNet(Classifier):
             raise ValueError(
                 f"num_convs_in_dense_blocks must be a non-empty list of positive ints, got {num_convs_in_dense_blocks}"
             )
-        self.net = init_weights(
-            densenet(num_channels, growth_rate, list(num_convs_in_dense_blocks), num_classes), "xavier"
-        )
+        blocks = list(num_convs_in_dense_blocks)
+        self.net = init_weights(densenet(num_channels, growth_rate, blocks, num_classes, in_channels), init)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.net(X)
+
+register_model(
+    "densenet",
+    DenseNet,
+    network="DenseNet",
+    book=Book(v1="8.7 Densely Connected Networks (DenseNet)", v017="7.7 Densely Connected Networks (DenseNet)"),
+    configs=["convnets/densenet.yaml"],
+    data="FashionMNIST",
+    input_shape=(1, 96, 96),
+)

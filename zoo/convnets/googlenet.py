@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import Classifier
-from ..init import init_weights
+from ..core.base import Classifier
+from ..core.init import init_weights
+from ..core.registry import Book, register_model
 
 
 class Inception(nn.Module):
@@ -36,10 +37,10 @@ class Inception(nn.Module):
         return torch.cat((p1, p2, p3, p4), dim=1)
 
 
-def googlenet(num_classes: int = 10) -> nn.Sequential:
+def googlenet(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
     """b1 (7x7 conv, pool), b2 (1x1 and 3x3 conv, pool), b3 (2 Inception), b4 (5 Inception), b5 (2 Inception, GAP)."""
     b1 = nn.Sequential(
-        nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3), nn.ReLU(),
+        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3), nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
     )  # fmt: skip
     b2 = nn.Sequential(
@@ -70,11 +71,28 @@ def googlenet(num_classes: int = 10) -> nn.Sequential:
 
 
 class GoogLeNet(Classifier):
-    """GoogLeNet on grey images (the book resizes to 96); SGD lr 0.1, batch 128, 10 epochs."""
+    """GoogLeNet (the book resizes to 96); SGD lr 0.1, batch 128, 10 epochs.
 
-    def __init__(self, num_classes: int = 10, lr: float = 0.1, **kwargs) -> None:
+    Args:
+        num_classes: output classes.
+        in_channels: input channels (on the command line: the data module's; 1 for Fashion-MNIST).
+        init: weight initialisation (:mod:`zoo.core.init`); the book's is ``xavier``.
+        lr: learning rate.
+    """
+
+    def __init__(
+        self, num_classes: int = 10, in_channels: int = 1, init: str = "xavier", lr: float = 0.1, **kwargs
+    ) -> None:
         super().__init__(num_classes=num_classes, lr=lr, **kwargs)
-        self.net = init_weights(googlenet(num_classes), "xavier")
+        self.net = init_weights(googlenet(num_classes, in_channels), init)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.net(X)
+
+register_model(
+    "googlenet",
+    GoogLeNet,
+    network="GoogLeNet",
+    book=Book(v1="8.4 Multi-Branch Networks (GoogLeNet)", v017="7.4 Networks with Parallel Concatenations (GoogLeNet)"),
+    configs=["convnets/googlenet.yaml"],
+    data="FashionMNIST",
+    input_shape=(1, 96, 96),
+)

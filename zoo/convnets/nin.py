@@ -4,12 +4,12 @@ gives the class scores."""
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from ..base import Classifier
-from ..init import init_weights
-from .alexnet import check_dropout
+from ..core.base import Classifier
+from ..core.checks import check_dropout
+from ..core.init import init_weights
+from ..core.registry import Book, register_model
 
 
 def nin_block(in_channels: int, out_channels: int, kernel_size: int, strides: int, padding: int) -> nn.Sequential:
@@ -21,10 +21,10 @@ def nin_block(in_channels: int, out_channels: int, kernel_size: int, strides: in
     )  # fmt: skip
 
 
-def nin(num_classes: int = 10, dropout: float = 0.5) -> nn.Sequential:
+def nin(num_classes: int = 10, dropout: float = 0.5, in_channels: int = 1) -> nn.Sequential:
     """AlexNet's convolution shapes as NiN blocks; the last block has one channel per class."""
     return nn.Sequential(
-        nin_block(1, 96, kernel_size=11, strides=4, padding=0),
+        nin_block(in_channels, 96, kernel_size=11, strides=4, padding=0),
         nn.MaxPool2d(3, stride=2),
         nin_block(96, 256, kernel_size=5, strides=1, padding=2),
         nn.MaxPool2d(3, stride=2),
@@ -38,17 +38,35 @@ def nin(num_classes: int = 10, dropout: float = 0.5) -> nn.Sequential:
 
 
 class NiN(Classifier):
-    """NiN on grey images (the book resizes to 224; any side >= 67 works); SGD lr 0.1, batch 128, 10 epochs.
+    """NiN (the book resizes to 224; any side >= 67 works); SGD lr 0.1, batch 128, 10 epochs.
 
     Args:
         num_classes: output classes.
         dropout: dropout probability before the last NiN block.
+        in_channels: input channels (on the command line: the data module's; 1 for Fashion-MNIST).
+        init: weight initialisation (:mod:`zoo.core.init`); the book's is ``xavier``.
         lr: learning rate.
     """
 
-    def __init__(self, num_classes: int = 10, dropout: float = 0.5, lr: float = 0.1, **kwargs) -> None:
+    def __init__(
+        self,
+        num_classes: int = 10,
+        dropout: float = 0.5,
+        in_channels: int = 1,
+        init: str = "xavier",
+        lr: float = 0.1,
+        **kwargs,
+    ) -> None:
         super().__init__(num_classes=num_classes, lr=lr, **kwargs)
-        self.net = init_weights(nin(num_classes, check_dropout(dropout)), "xavier")
+        self.net = init_weights(nin(num_classes, check_dropout(dropout), in_channels), init)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.net(X)
+
+register_model(
+    "nin",
+    NiN,
+    network="NiN",
+    book=Book(v1="8.3 Network in Network (NiN)", v017="7.3 Network in Network (NiN)"),
+    configs=["convnets/nin.yaml"],
+    data="FashionMNIST",
+    input_shape=(1, 224, 224),
+)

@@ -13,8 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import Classifier
-from ..init import init_weights
+from ..core.base import Classifier
+from ..core.checks import check_choice, check_pairs
+from ..core.init import init_weights
+from ..core.registry import Book, register_model
 
 RESNET18 = [[2, 64], [2, 128], [2, 256], [2, 512]]
 STEMS = ("book", "small")
@@ -59,33 +61,33 @@ def resnet_block(
     return nn.Sequential(*blk)
 
 
-def resnet_stem(num_channels: int, kind: str = "book") -> nn.Sequential:
+def resnet_stem(num_channels: int, stem: str = "book", in_channels: int = 1) -> nn.Sequential:
     """b1. ``book``: 7x7 conv stride 2, BN, ReLU, 3x3 max-pool stride 2 (side / 4).
     ``small``: 3x3 conv stride 1, BN, ReLU, no pooling (the multi-GPU chapter's version for 28x28)."""
-    if kind == "small":
-        return nn.Sequential(nn.Conv2d(1, num_channels, kernel_size=3, stride=1, padding=1),
+    if stem == "small":
+        return nn.Sequential(nn.Conv2d(in_channels, num_channels, kernel_size=3, stride=1, padding=1),
                              nn.BatchNorm2d(num_channels), nn.ReLU())  # fmt: skip
-    return nn.Sequential(nn.Conv2d(1, num_channels, kernel_size=7, stride=2, padding=3),
+    return nn.Sequential(nn.Conv2d(in_channels, num_channels, kernel_size=7, stride=2, padding=3),
                          nn.BatchNorm2d(num_channels), nn.ReLU(),
                          nn.MaxPool2d(kernel_size=3, stride=2, padding=1))  # fmt: skip
 
 
-def resnet(arch: list[list[int]] = RESNET18, num_classes: int = 10, stem_kind: str = "book") -> nn.Sequential:  # noqa: B006
-    """b1 (stem), one stage per ``[num_residuals, num_channels]`` of `arch`, global average pool, FC."""
+def resnet(
+    arch: list[list[int]] = RESNET18,  # noqa: B006
+    num_classes: int = 10,
+    stem: str = "book",
+    in_channels: int = 1,
+) -> nn.Sequential:
+    """b1 (stem), one stage per ``[num_residuals, num_channels]`` of `arch`, global average pool, FC.
+
+    ``resnet(RESNET18, num_classes, "small", in_channels)`` is the book's ``resnet18(num_classes, in_channels)``
+    of the multi-GPU chapters (and the CIFAR-10 network of the augmentation chapter)."""
     channels = arch[0][1]
-    stages = [resnet_stem(channels, stem_kind)]
+    stages = [resnet_stem(channels, stem, in_channels)]
     for i, (num_residuals, num_channels) in enumerate(arch):
         stages.append(resnet_block(channels, num_channels, num_residuals, first_block=i == 0))
         channels = num_channels
     return nn.Sequential(*stages, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes))
-
-
-def check_arch(arch: list[list[int]]) -> list[list[int]]:
-    if not arch or any(len(stage) != 2 or min(stage) < 1 for stage in arch):
-        raise ValueError(
-            f"arch must be a non-empty list of [num_residuals, num_channels] pairs of positive ints, got {arch}"
-        )
-    return [list(stage) for stage in arch]
 
 
 class ResNet(Classifier):
@@ -96,6 +98,7 @@ class ResNet(Classifier):
         arch: ``[num_residuals, num_channels]`` for each stage (default ResNet-18).
         stem: ``book`` (7x7/2 convolution and max-pool) or ``small`` (3x3/1 convolution, no pooling).
         num_classes: output classes.
+        in_channels: input channels (on the command line: the data module's; 1 for Fashion-MNIST).
         init: weight initialisation (``xavier`` as in ``train_ch6``; the multi-GPU chapter uses ``normal``).
         lr: learning rate.
     """
@@ -105,15 +108,34 @@ class ResNet(Classifier):
         arch: list[list[int]] = RESNET18,  # noqa: B006
         stem: str = "book",
         num_classes: int = 10,
+        in_channels: int = 1,
         init: str = "xavier",
         lr: float = 0.05,
         **kwargs,
     ) -> None:
         super().__init__(num_classes=num_classes, lr=lr, **kwargs)
-        if stem not in STEMS:
-            raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
-        self.arch, self.stem = check_arch(arch), stem
-        self.net = init_weights(resnet(self.arch, num_classes, stem), init)
+        self.arch = check_pairs(arch, "[num_residuals, num_channels]")
+        self.stem = check_choice("stem", stem, STEMS)
+        self.net = init_weights(resnet(self.arch, num_classes, stem, in_channels), init)
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.net(X)
+
+register_model(
+    "resnet18",
+    ResNet,
+    network="ResNet-18",
+    book=Book(v1="8.6 Residual Networks (ResNet) and ResNeXt", v017="7.6 Residual Networks (ResNet)"),
+    configs=["convnets/resnet18.yaml"],
+    data="FashionMNIST",
+    input_shape=(1, 96, 96),
+    variants={"stem": STEMS},
+)
+register_model(
+    "resnet18_28px",
+    ResNet,
+    network="ResNet-18 for 28x28 inputs (3x3 stem, no max-pool)",
+    book=Book(v1="13.6 Concise Implementation for Multiple GPUs", v017="12.6 Concise Implementation for Multiple GPUs"),
+    configs=["convnets/resnet18_28px.yaml"],
+    data="FashionMNIST",
+    input_shape=(1, 28, 28),
+    kwargs={"stem": "small", "init": "normal", "lr": 0.1},
+)

@@ -2,7 +2,7 @@
 
 ``arch`` lists ``[num_convs, out_channels]`` per block. The default is VGG-11
 ``[[1, 64], [1, 128], [2, 256], [2, 512], [2, 512]]``; the book trains a quarter-width copy
-``[[1, 16], [1, 32], [2, 64], [2, 128], [2, 128]]`` on Fashion-MNIST (see ``configs/vgg.yaml``).
+``[[1, 16], [1, 32], [2, 64], [2, 128], [2, 128]]`` on Fashion-MNIST (``configs/convnets/vgg.yaml``).
 Each block halves the side, and the first fully connected layer expects 7x7 feature maps, so the
 input side is 7 * 2**len(arch): 224 for five blocks.
 """
@@ -12,11 +12,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..base import Classifier
-from ..init import init_weights
-from .alexnet import check_dropout, check_input_size
+from ..core.base import Classifier
+from ..core.checks import check_dropout, check_input_size, check_pairs
+from ..core.init import init_weights
+from ..core.registry import Book, register_model
 
 VGG11 = [[1, 64], [1, 128], [2, 256], [2, 512], [2, 512]]
+VGG11_QUARTER = [[num_convs, channels // 4] for num_convs, channels in VGG11]  # the book's Fashion-MNIST run
 
 
 def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
@@ -29,9 +31,9 @@ def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequent
     return nn.Sequential(*layers)
 
 
-def vgg(arch: list[list[int]], num_classes: int = 10, dropout: float = 0.5) -> nn.Sequential:
+def vgg(arch: list[list[int]], num_classes: int = 10, dropout: float = 0.5, in_channels: int = 1) -> nn.Sequential:
     """The convolutional blocks of `arch`, then FC (channels*7*7)-4096-4096-num_classes with dropout."""
-    blocks, in_channels = [], 1
+    blocks = []
     for num_convs, out_channels in arch:
         blocks.append(vgg_block(num_convs, in_channels, out_channels))
         in_channels = out_channels
@@ -43,21 +45,15 @@ def vgg(arch: list[list[int]], num_classes: int = 10, dropout: float = 0.5) -> n
     )  # fmt: skip
 
 
-def check_arch(arch: list[list[int]]) -> list[list[int]]:
-    if not arch or any(len(block) != 2 or min(block) < 1 for block in arch):
-        raise ValueError(
-            f"arch must be a non-empty list of [num_convs, out_channels] pairs of positive ints, got {arch}"
-        )
-    return [list(block) for block in arch]
-
-
 class VGG(Classifier):
-    """VGG on grey images of side 7 * 2**len(arch); the book's recipe is SGD lr 0.05, batch 128, 10 epochs.
+    """VGG on images of side 7 * 2**len(arch); the book's recipe is SGD lr 0.05, batch 128, 10 epochs.
 
     Args:
         arch: ``[num_convs, out_channels]`` for each block (default VGG-11).
         num_classes: output classes.
         dropout: dropout probability after each hidden fully connected layer.
+        in_channels: input channels (on the command line: the data module's; 1 for Fashion-MNIST).
+        init: weight initialisation (:mod:`zoo.core.init`); the book's is ``xavier``.
         lr: learning rate.
     """
 
@@ -66,14 +62,28 @@ class VGG(Classifier):
         arch: list[list[int]] = VGG11,  # noqa: B006
         num_classes: int = 10,
         dropout: float = 0.5,
+        in_channels: int = 1,
+        init: str = "xavier",
         lr: float = 0.05,
         **kwargs,
     ) -> None:
         super().__init__(num_classes=num_classes, lr=lr, **kwargs)
-        self.arch = check_arch(arch)
+        self.arch = check_pairs(arch, "[num_convs, out_channels]")
         self.input_size = 7 * 2 ** len(self.arch)
-        self.net = init_weights(vgg(self.arch, num_classes, check_dropout(dropout)), "xavier")
+        self.net = init_weights(vgg(self.arch, num_classes, check_dropout(dropout), in_channels), init)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         check_input_size(X, self.input_size, f"VGG with {len(self.arch)} blocks")
         return self.net(X)
+
+
+register_model(
+    "vgg",
+    VGG,
+    network="VGG-11 at a quarter of the width (the book's Fashion-MNIST run)",
+    book=Book(v1="8.2 Networks Using Blocks (VGG)", v017="7.2 Networks Using Blocks (VGG)"),
+    configs=["convnets/vgg.yaml"],
+    data="FashionMNIST",
+    input_shape=(1, 224, 224),
+    kwargs={"arch": VGG11_QUARTER},
+)

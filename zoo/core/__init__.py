@@ -1,0 +1,26 @@
+"""The shared machinery every network stands on: base modules, the language-model base, the data-to-model
+links, optimizers, initialisation, argument checks, callbacks, checkpoints, plots, K-fold and the registry."""
+
+from .base import BinaryClassifier, Classifier, Regressor, ZooModule
+from .callbacks import Compile, EpochSummary, PredictionWriter
+from .language_model import LanguageModel
+from .optimizers import OPTIMIZERS, ScratchSGD
+from .registry import Book, ModelEntry, get_model, list_models, register_model
+
+__all__ = [
+    "OPTIMIZERS",
+    "BinaryClassifier",
+    "Book",
+    "Classifier",
+    "Compile",
+    "EpochSummary",
+    "LanguageModel",
+    "ModelEntry",
+    "PredictionWriter",
+    "Regressor",
+    "ScratchSGD",
+    "ZooModule",
+    "get_model",
+    "list_models",
+    "register_model",
+]

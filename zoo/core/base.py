@@ -1,0 +1,258 @@
+"""The base LightningModules every network stands on (the book's ``d2l.Module`` / ``d2l.Classifier``).
+
+A concrete network defines its layers (and, for the scratch variants, what the book builds by hand);
+losses, metrics, logging, optimisers and prediction output live here, once.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
+
+from .checkpoint import class_path
+from .links import data_arg, data_facts, init_arguments
+from .optimizers import check_optimizer, make_optimizer
+
+
+class ZooModule(L.LightningModule):
+    """Hyperparameters saved for checkpoints, the book's optimizers, data facts, and a throughput unit.
+
+    Args:
+        lr: learning rate.
+        optimizer: ``sgd`` (``torch.optim.SGD``), ``sgd-scratch`` (the book's hand-written SGD) or
+            ``adam``; the table is :data:`zoo.core.optimizers.OPTIMIZERS`.
+        weight_decay: L2 penalty handed to the optimizer.
+        momentum: SGD momentum.
+    """
+
+    throughput_unit = "examples"  # what EpochSummary counts per second: "examples" or "tokens"
+
+    def __init__(self, lr: float = 0.1, optimizer: str = "sgd", weight_decay: float = 0.0, momentum: float = 0.0):
+        super().__init__()
+        check_optimizer(optimizer, lr, weight_decay=weight_decay, momentum=momentum)
+        self.save_hyperparameters()  # collects the arguments of every __init__ up the class chain
+        # LightningCLI's instantiator also records data links whose target this class does not take: drop them
+        accepted = init_arguments(type(self))
+        for key in [k for k in self.hparams if not k.startswith("_") and k not in accepted]:
+            del self._hparams[key], self._hparams_initial[key]
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Most networks keep their layers in ``self.net``; the others define their own forward."""
+        return self.net(X)
+
+    # --- optimizers --------------------------------------------------------------------------------
+
+    def parameter_groups(self) -> list:
+        """What the optimizer updates: every parameter, or parameter groups with their own options."""
+        return list(self.parameters())
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        hp = self.hparams
+        return make_optimizer(
+            hp.optimizer, self.parameter_groups(), hp.lr, weight_decay=hp.weight_decay, momentum=hp.momentum
+        )
+
+    # --- what the data tells the model ----------------------------------------------------------------
+
+    def build(self) -> None:
+        """Make the layers that wait for a data fact (see :mod:`zoo.core.links`); most networks have none."""
+
+    def configure_model(self) -> None:
+        """Lightning's hook for deferred building; it runs after the data module's ``setup``.
+
+        The one place a model reads its data module: for each fact of :data:`zoo.core.links.DATA_ARGS`
+        that this model takes as an argument, a value left at None is taken from the data module and
+        saved in the hyperparameters (then :meth:`build` makes the layers that waited for it), and a
+        given value that contradicts the data's is an error. Idempotent, as Lightning asks (and
+        ``load_from_checkpoint`` calls it too, with no trainer).
+        """
+        data = self._trainer.datamodule if self._trainer is not None else None
+        if data is None:
+            return
+        filled = False
+        for name, value in data_facts(data).items():
+            if name not in self.hparams:
+                continue
+            mine = self.hparams[name]
+            if mine is None:
+                self.save_hyperparameters({name: value})  # in hparams_initial too, which loggers log
+                filled = True
+            elif mine != value and data_arg(name).strict:
+                raise ValueError(
+                    f"{type(self).__name__} was built for {name}={_short(mine)} but {type(data).__name__} gives "
+                    f"{_short(value)}: build the model for this data (the command line takes it from the data)"
+                )
+        if filled:
+            self.build()
+
+    # --- steps ------------------------------------------------------------------------------------
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        """Loss (and metrics, logged as ``<stage>/...``) of one minibatch; stage is train, val or test."""
+        raise NotImplementedError
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Record which classes wrote the checkpoint, so ``cli.py test --ckpt_path X`` needs nothing else."""
+        data = self._trainer.datamodule if self._trainer is not None else None
+        checkpoint["zoo"] = {"model": class_path(self), "data": class_path(data) if data is not None else None}
+
+    def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
+        """Turn what ``predict_step`` returned into files a person can look at; return their paths."""
+        return []
+
+
+def _short(value) -> str:
+    """A value for an error message: long lists (vocabularies) by their length."""
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"a list of {len(value)}"
+    return repr(value)
+
+
+class Classifier(ZooModule):
+    """Cross-entropy, accuracy, and predictions for every classification network.
+
+    ``forward`` returns logits (scratch softmax regression returns probabilities and overrides
+    :meth:`loss`). Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``,
+    ``test/acc`` per epoch.
+
+    Args:
+        num_classes: output classes (on the command line: the data module's ``num_classes``).
+    """
+
+    def __init__(self, num_classes: int = 10, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        self.train_acc, self.val_acc, self.test_acc = (
+            MulticlassAccuracy(num_classes, average="micro") for _ in range(3)
+        )
+
+    def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(y_hat, y)
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        x, y = batch
+        y_hat = self(x)
+        loss = self.loss(y_hat, y)
+        accuracy = getattr(self, f"{stage}_acc")
+        accuracy(y_hat.detach(), y)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def predict_step(self, batch, batch_idx: int) -> dict:
+        """Class indices (and the labels and first images, for the prediction figure)."""
+        x, y = batch
+        out = {"preds": self(x).argmax(dim=1).cpu(), "targets": y.cpu()}
+        if batch_idx == 0:
+            out["images"] = x[:32].float().cpu()
+        return out
+
+    def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
+        """``predictions.csv`` (index, true, predicted, names) and ``predictions.png`` (the book's figure)."""
+        from .plotting import save_image_grid
+
+        names = list(getattr(datamodule, "classes", []) or [])
+        preds = torch.cat([o["preds"] for o in outputs]).tolist()
+        targets = torch.cat([o["targets"] for o in outputs]).tolist()
+
+        def name(i: int) -> str:
+            return names[i] if i < len(names) else str(i)
+
+        csv_path = out_dir / "predictions.csv"
+        with open(csv_path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["index", "target", "pred", "target_name", "pred_name"])
+            for i, (t, p) in enumerate(zip(targets, preds)):
+                writer.writerow([i, t, p, name(t), name(p)])
+        images = outputs[0]["images"]
+        shown = list(zip(targets[: len(images)], preds[: len(images)]))
+        titles = [f"{name(t)}\n{name(p)}" for t, p in shown]
+        colors = ["black" if t == p else "red" for t, p in shown]
+        png_path = save_image_grid(
+            images, titles, out_dir / "predictions.png", "true / predicted (mistakes in red)", title_colors=colors
+        )
+        accuracy = sum(t == p for t, p in zip(targets, preds)) / max(len(targets), 1)
+        print(f"predicted {len(preds)} examples, accuracy {accuracy:.4f}")
+        return [csv_path, png_path]
+
+
+class Regressor(ZooModule):
+    """Squared loss for every regression network; logs ``train/loss``, ``val/loss``, ``test/loss``."""
+
+    def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(y_hat, y)
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        x, y = batch
+        loss = self.loss(self(x), y)
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        return loss
+
+    def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self(batch[0]).cpu()
+
+
+class BinaryClassifier(ZooModule):
+    """Binary cross-entropy, accuracy, and 0/1 predictions for two-class networks (a yes/no per example).
+
+    ``forward`` returns one logit per example, shape (N, 1); labels are 0/1, as floats or ints, shape (N,)
+    or (N, 1). The loss is ``binary_cross_entropy_with_logits``: the companion course's sigmoid followed by
+    ``BCELoss``, computed in one numerically stable step. A logit above 0 (probability above 0.5) predicts 1.
+    Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``test/loss``, ``test/acc`` per epoch.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.train_acc, self.val_acc, self.test_acc = (BinaryAccuracy() for _ in range(3))
+
+    def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(y_hat, y.reshape(y_hat.shape).to(y_hat.dtype))
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        x, y = batch
+        y_hat = self(x)
+        loss = self.loss(y_hat, y)
+        accuracy = getattr(self, f"{stage}_acc")
+        accuracy(torch.sigmoid(y_hat.detach()), y.reshape(y_hat.shape).long())
+        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        return loss
+
+    def predict_step(self, batch, batch_idx: int) -> dict:
+        """0/1 predictions and the probability of 1 (and the labels, when the batch has them)."""
+        probs = torch.sigmoid(self(batch[0])).reshape(-1).cpu()
+        out = {"preds": (probs > 0.5).long(), "probs": probs}
+        if len(batch) > 1:
+            out["targets"] = batch[1].reshape(-1).long().cpu()
+        return out
+
+    def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
+        """``predictions.csv``: index, probability of 1, predicted 0/1 (and the true label, when known)."""
+        preds = torch.cat([o["preds"] for o in outputs]).tolist()
+        probs = torch.cat([o["probs"] for o in outputs]).tolist()
+        targets = torch.cat([o["targets"] for o in outputs]).tolist() if "targets" in outputs[0] else None
+        path = out_dir / "predictions.csv"
+        with open(path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["index", "prob", "pred", *(["target"] if targets is not None else [])])
+            for i, (prob, pred) in enumerate(zip(probs, preds)):
+                writer.writerow([i, f"{prob:.6f}", pred, *([targets[i]] if targets is not None else [])])
+        if targets is not None:
+            accuracy = sum(t == p for t, p in zip(targets, preds)) / max(len(targets), 1)
+            print(f"predicted {len(preds)} examples, accuracy {accuracy:.4f}")
+        return [path]

@@ -1,0 +1,12 @@
+"""Recurrent neural networks: autoregression on a sequence, then RNN, LSTM, GRU, deep and bidirectional
+language models, with the scratch cells of each section."""
+
+# ruff: noqa: I001  (imported in the book's order: importing a file registers its networks in zoo.list_models())
+from .autoregression import SineMLP
+from .deep import ScratchStack
+from .gru import GRUScratch
+from .lstm import LSTMScratch
+from .rnn import RNNScratch
+from .rnn_lm import RNNLM
+
+__all__ = ["RNNLM", "GRUScratch", "LSTMScratch", "RNNScratch", "ScratchStack", "SineMLP"]
