@@ -173,8 +173,10 @@ class ZooCLI(LightningCLI):
         self._check_linked_flags()
         self._check_checkpoint_class()
 
-    def _config(self) -> dict:
-        return self.config[self.subcommand] if self.subcommand else self.config
+    def _config(self, instantiated: bool = False) -> dict:
+        """This subcommand's configuration, as parsed or (`instantiated`) with its classes built."""
+        config = self.config_init if instantiated else self.config
+        return config[self.subcommand] if self.subcommand else config
 
     def _check_linked_flags(self) -> None:
         """A ``--model.num_classes`` (say) that the data module contradicts: an error, not a silent override."""
@@ -205,7 +207,7 @@ class ZooCLI(LightningCLI):
         """Add the zoo's callbacks to any a config names: the epoch summary, the prediction writer and, when
         checkpointing is on and no config brings its own, a ModelCheckpoint keeping ``last.ckpt``. Evaluating a
         checkpoint of a run (``<run>/checkpoints/X.ckpt``) logs into ``<run>/<subcommand>/``, not a new run."""
-        trainer = self._config()["trainer"]
+        trainer = self._config(instantiated=True)["trainer"]
         own = [c for c in trainer.get("callbacks") or [] if isinstance(c, ModelCheckpoint)]
         callbacks = [EpochSummary(), PredictionWriter()]
         if trainer.get("enable_checkpointing") and not own and not trainer.get("fast_dev_run"):
@@ -213,7 +215,7 @@ class ZooCLI(LightningCLI):
             callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=True))
         self.trainer_defaults["callbacks"] = callbacks
         ckpt_path = self._config().get("ckpt_path")
-        logger = self.config_init[self.subcommand]["trainer"].get("logger") if self.subcommand else None
+        logger = trainer.get("logger")
         if self.subcommand != "fit" and ckpt_path and (run := _run_dir(ckpt_path)) and _is_default_logger(logger):
             kwargs["logger"] = CSVLogger(save_dir=run, name="", version=self.subcommand)
         try:
@@ -284,7 +286,7 @@ def run(args: list[str] | None = None) -> ZooCLI | None:
             trainer_defaults=_trainer_defaults(argv[0] if argv else None),
             save_config_kwargs={"overwrite": True},
             parser_kwargs={"description": DESCRIPTION},
-            args=argv,
+            args=args,  # None: LightningCLI reads sys.argv itself
         )
     except (UsageError, DataError, CheckpointError, RuntimeError) as err:
         weights_do_not_fit = type(err) is RuntimeError and "Error(s) in loading state_dict" in str(err)

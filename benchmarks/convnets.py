@@ -20,30 +20,29 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zoo.base import count_parameters  # noqa: E402
-from zoo.convnets import VGG, AlexNet, BatchNormLeNet, DenseNet, GoogLeNet, LeNet, NiN, ResNet  # noqa: E402
+import zoo  # noqa: E402
+from zoo.core.registry import count_parameters, get_model_entry  # noqa: E402
 
-QUARTER_VGG11 = [[1, 16], [1, 32], [2, 64], [2, 128], [2, 128]]
-
-# name: (builder, input side, the book's batch size, the book's examples/s on a V100, ZH / EN)
+# name: (registry name, its overrides, input side, the book's batch size, the book's examples/s on a V100, ZH / EN)
 NETWORKS = {
-    "lenet": (lambda: LeNet(), 28, 256, "55296.6 / 72322.5"),
-    "alexnet": (lambda: AlexNet(), 224, 128, "3941.8 / 4171.2"),
-    "vgg": (lambda: VGG(arch=QUARTER_VGG11), 224, 128, "2463.7 / 2550.9"),
-    "nin": (lambda: NiN(), 224, 128, "3087.6 / 3200.8"),
-    "googlenet": (lambda: GoogLeNet(), 96, 128, "3265.5 / 3568.0"),
-    "batchnorm_lenet": (lambda: BatchNormLeNet(impl="scratch"), 28, 256, "32293.9 / 34608.7"),
-    "batchnorm_lenet_concise": (lambda: BatchNormLeNet(impl="concise"), 28, 256, "50597.3 / 63564.3"),
-    "resnet18": (lambda: ResNet(), 96, 256, "5032.7 / 4671.5"),
-    "resnet18_28px": (lambda: ResNet(stem="small", init="normal", lr=0.1), 28, 256, "12.2 / 14.0 s per epoch"),
-    "densenet": (lambda: DenseNet(), 96, 256, "5626.3 / 5562.5"),
+    "lenet": ("lenet", {}, 28, 256, "55296.6 / 72322.5"),
+    "alexnet": ("alexnet", {}, 224, 128, "3941.8 / 4171.2"),
+    "vgg": ("vgg", {}, 224, 128, "2463.7 / 2550.9"),
+    "nin": ("nin", {}, 224, 128, "3087.6 / 3200.8"),
+    "googlenet": ("googlenet", {}, 96, 128, "3265.5 / 3568.0"),
+    "batchnorm_lenet": ("batchnorm_lenet", {"impl": "scratch"}, 28, 256, "32293.9 / 34608.7"),
+    "batchnorm_lenet_concise": ("batchnorm_lenet", {"impl": "concise"}, 28, 256, "50597.3 / 63564.3"),
+    "resnet18": ("resnet18", {}, 96, 256, "5032.7 / 4671.5"),
+    "resnet18_28px": ("resnet18_28px", {}, 28, 256, "12.2 / 14.0 s per epoch"),
+    "densenet": ("densenet", {}, 96, 256, "5626.3 / 5562.5"),
 }
 
 
 def examples_per_second(name: str, device: torch.device, steps: int, batch_size: int | None) -> dict:
-    build, side, book_batch, book_rate = NETWORKS[name]
+    registered, overrides, side, book_batch, book_rate = NETWORKS[name]
+    assert get_model_entry(registered).input_shape[-1] == side
     torch.manual_seed(0)
-    model = build().to(device).train()
+    model = zoo.get_model(registered, **overrides).to(device).train()
     optimizer = model.configure_optimizers()
     batch = batch_size or book_batch
     X = torch.rand(batch, 1, side, side, device=device)

@@ -29,10 +29,12 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-RECIPES = {  # network: (config, batch size, lr, resize)
-    "lenet": ("lenet.yaml", 256, 0.9, None),
-    "alexnet": ("alexnet.yaml", 128, 0.01, 224),
-    "resnet18": ("resnet18.yaml", 256, 0.05, 96),
+import zoo  # noqa: E402
+
+RECIPES = {  # registry name: (config, batch size, lr, resize)
+    "lenet": ("convnets/lenet.yaml", 256, 0.9, None),
+    "alexnet": ("convnets/alexnet.yaml", 128, 0.01, 224),
+    "resnet18": ("convnets/resnet18.yaml", 256, 0.05, 96),
 }
 
 
@@ -91,7 +93,7 @@ def book_train_ch8_gru(epochs: int, device: torch.device) -> float:
     """The book's ``train_ch8`` with ``RNNModel(nn.GRU(28, 256))`` on 10,000 characters; returns tokens/s."""
     import random
 
-    from datamodules.timemachine import bundled_time_machine
+    from datamodules.text.timemachine import bundled_time_machine
 
     lines = bundled_time_machine().read_text().splitlines()
     lines = [re.sub("[^A-Za-z]+", " ", line).strip().lower() for line in lines]
@@ -134,8 +136,8 @@ def book_train_ch8_gru(epochs: int, device: torch.device) -> float:
 
 def zoo_rate(config: str, epochs: int, device: str) -> float:
     """``cli.py fit`` with the network's config; returns the EpochSummary throughput."""
-    from cli import main
-    from zoo.callbacks import EpochSummary
+    from cli import run
+    from zoo.core.callbacks import EpochSummary
 
     args = ["fit", "--config", str(Path(__file__).resolve().parents[1] / "configs" / config)]
     args += [
@@ -147,7 +149,7 @@ def zoo_rate(config: str, epochs: int, device: str) -> float:
         "false",
     ]
     args += ["--trainer.accelerator", "gpu" if device.startswith("cuda") else "cpu", "--trainer.devices", "1"]
-    cli = main(args)
+    cli = run(args)
     summary = next(c for c in cli.trainer.callbacks if isinstance(c, EpochSummary))
     return summary.train_items / summary.train_seconds
 
@@ -167,11 +169,11 @@ def main() -> None:
         if args.network == "gru":
             results["book"] = book_train_ch8_gru(args.epochs, device)
         else:
-            config, batch_size, lr, resize = RECIPES[args.network]
+            _, batch_size, lr, resize = RECIPES[args.network]
             loader = book_fashion_mnist_loader(batch_size, resize, args.workers)
-            results["book"] = book_train_ch6(_zoo_network(config), loader, args.epochs, lr, device)
+            results["book"] = book_train_ch6(zoo.get_model(args.network).net, loader, args.epochs, lr, device)
     if args.side in ("both", "zoo"):
-        config = "gru_time_machine.yaml" if args.network == "gru" else RECIPES[args.network][0]
+        config = "rnn/gru_time_machine.yaml" if args.network == "gru" else RECIPES[args.network][0]
         results["zoo"] = zoo_rate(config, args.epochs, args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     for side, rate in results.items():
@@ -181,16 +183,6 @@ def main() -> None:
         )
     if len(results) == 2:
         print(f"zoo / book: {results['zoo'] / results['book']:.2f}x")
-
-
-def _zoo_network(config: str) -> nn.Module:
-    """The same layers the zoo trains, as a bare nn.Module for the book's loop."""
-    import yaml
-
-    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / config).read_text())["model"]
-    module_path, _, name = spec["class_path"].rpartition(".")
-    cls = getattr(__import__(module_path, fromlist=[name]), name)
-    return cls(**spec.get("init_args", {})).net
 
 
 if __name__ == "__main__":

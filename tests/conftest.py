@@ -8,11 +8,12 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from datamodules import MNIST, FashionMNIST, RemoteFile
+from datamodules import MNIST, FashionMNIST, KaggleHouse, RemoteFile
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -73,6 +74,67 @@ def tiny_mnist(tmp_path, monkeypatch):
     return data_dir
 
 
+# --- tables: Kaggle house prices and the course's diabetes CSV ----------------------------------------
+
+TRAIN_CSV, TEST_CSV = "kaggle_house_pred_train.csv", "kaggle_house_pred_test.csv"
+
+
+def sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def write_house_csvs(folder: Path, n_train: int = 40, n_test: int = 10) -> tuple[Path, Path]:
+    """Kaggle-format CSVs: Id, a numeric code, numbers with gaps, categories with NA, "None" and a
+    test-only category, and (train only) SalePrice, which grows with LotArea."""
+    rng = np.random.default_rng(0)
+    n = n_train + n_test
+    area = rng.integers(5000, 15000, n)
+    frontage = rng.normal(70, 20, n).round(1).astype(object)
+    frontage[[1, 7, n_train + 2]] = "NA"  # Kaggle writes missing values as NA
+    zoning = rng.choice(["RL", "RM", "NA"], n).astype(object)
+    zoning[n_train + 1] = "C (all)"  # only in the test file
+    veneer = rng.choice(["BrkFace", "None", "Stone"], n)
+    table = pd.DataFrame(
+        {
+            "Id": np.arange(1, n + 1),
+            "MSSubClass": rng.choice([20, 60], n),
+            "MSZoning": zoning,
+            "LotFrontage": frontage,
+            "LotArea": area,
+            "MasVnrType": veneer,
+        }
+    )
+    price = (50000 + 15 * area * rng.uniform(0.9, 1.1, n)).round()
+    folder.mkdir(parents=True, exist_ok=True)
+    train, test = folder / TRAIN_CSV, folder / TEST_CSV
+    table.iloc[:n_train].assign(SalePrice=price[:n_train]).to_csv(train, index=False)
+    table.iloc[n_train:].to_csv(test, index=False)
+    return train, test
+
+
+@pytest.fixture
+def tiny_house(tmp_path, monkeypatch):
+    """A data folder with tiny ``kaggle-house/`` CSVs; their own SHA-1s replace the published ones."""
+    data_dir = tmp_path / "data"
+    paths = write_house_csvs(data_dir / KaggleHouse.folder_name)
+    files = tuple(RemoteFile(p.name, f"https://example.invalid/{p.name}", f"sha1:{sha1(p)}") for p in paths)
+    monkeypatch.setattr(KaggleHouse, "files", files)
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir
+
+
+def write_diabetes(path: Path, n: int = 120, seed: int = 0) -> Path:
+    """The course's diabetes.csv.gz format: no header, 8 features in [-1, 1], then a 0/1 label."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, 8))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt") as f:
+        for row, label in zip(X, y):
+            f.write(",".join(f"{v:.6f}" for v in row) + f",{label}\n")
+    return path
+
+
 @pytest.fixture
 def image_batch() -> tuple[torch.Tensor, torch.Tensor]:
     x, y = learnable_images(64, 2)
@@ -92,6 +154,25 @@ def quiet_trainer(tmp_path: Path, **kwargs) -> L.Trainer:
     """A Trainer for tests: no logger, progress bar or model summary (checkpointing kept unless switched off)."""
     defaults = dict(default_root_dir=tmp_path, enable_progress_bar=False, logger=False, enable_model_summary=False)
     return L.Trainer(**{**defaults, **kwargs})
+
+
+def training_losses(model: L.LightningModule, x: torch.Tensor, y: torch.Tensor, steps: int) -> list[float]:
+    """Train `model` on the one batch (x, y) for `steps` steps with its own optimizer and loss; the losses."""
+    optimizer = model.configure_optimizers()
+    losses = []
+    for _ in range(steps):
+        loss = model.loss(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def assert_loss_falls(model: L.LightningModule, x: torch.Tensor, y: torch.Tensor, steps: int, to: float) -> None:
+    """The loss on a tiny batch falls below `to` times its first value within `steps` steps."""
+    losses = training_losses(model, x, y, steps)
+    assert losses[-1] < to * losses[0], [round(v, 4) for v in losses[:: max(1, steps // 8)]]
 
 
 def layer_shapes(net: nn.Sequential, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:

@@ -142,3 +142,151 @@ def test_checkpointing_can_be_switched_off(tiny_mnist, tmp_path, monkeypatch):
         "false",
     )
     assert cli.trainer.checkpoint_callback is None and not list(tmp_path.glob("lightning_logs/*/checkpoints"))
+
+
+# --- Lightning's conventions kept -------------------------------------------------------------------
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_the_console_script_exits_0_after_fit(tmp_path):
+    import subprocess
+    import sys
+
+    script = Path(sys.executable).with_name("d2l-zoo")
+    assert script.is_file(), "pip install -e . installs the d2l-zoo console script next to python"
+    command = [str(script), "fit", "--config", config("linear_regression"), "--trainer.max_epochs", "1"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ZooCLI object" not in done.stdout + done.stderr
+    assert "run folder: lightning_logs/version_0" in done.stdout.replace("./", "")
+
+
+def test_default_root_dir_receives_the_logs_and_checkpoints(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "runs"
+    run("fit", "--config", config("linear_regression"), *FAST, "--trainer.default_root_dir", str(root))
+    assert (root / "lightning_logs" / "version_0" / "metrics.csv").is_file()
+    assert (root / "lightning_logs" / "version_0" / "checkpoints" / "last.ckpt").is_file()
+    assert not (tmp_path / "lightning_logs").exists()
+
+
+def test_fast_dev_run_writes_no_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run("fit", "--config", config("linear_regression"), "--trainer.fast_dev_run", "2")
+    assert not list(tmp_path.rglob("*.ckpt"))
+
+
+def test_evaluating_a_runs_checkpoint_logs_into_that_run(tiny_mnist, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run("fit", "--model", "SoftmaxRegression", "--data", "FashionMNIST", *FAST)
+    ckpt = last_checkpoint(tmp_path)
+    run("test", "--ckpt_path", str(ckpt))
+    run("predict", "--ckpt_path", str(ckpt))
+    run_dir = ckpt.parents[1]
+    assert (run_dir / "test" / "metrics.csv").is_file() and (run_dir / "predict" / "predictions.png").is_file()
+    assert [p.name for p in (tmp_path / "lightning_logs").iterdir()] == ["version_0"]  # no new versions
+
+
+def test_a_checkpoint_of_another_network_is_one_clear_error(tiny_mnist, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run("fit", "--model", "SoftmaxRegression", "--data", "FashionMNIST", *FAST)
+    ckpt = str(last_checkpoint(tmp_path))
+    capsys.readouterr()
+    for wrong in (["--model", "LeNet"], ["--config", config("lenet")]):
+        with pytest.raises(SystemExit) as exit_info:
+            run("test", "--ckpt_path", ckpt, *wrong)
+        assert exit_info.value.code == 2
+        err = one_error_line(capsys)
+        assert "holds a zoo.SoftmaxRegression, not a zoo.LeNet" in err
+
+
+def test_weights_that_do_not_fit_the_model_are_one_clear_error(tiny_mnist, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    run("fit", "--model", "MLP", "--data", "FashionMNIST", *FAST)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        run("test", "--ckpt_path", str(last_checkpoint(tmp_path)), "--model.num_hiddens", "[32]")
+    assert "the checkpoint's weights do not fit this model" in one_error_line(capsys)
+
+
+def test_a_missing_gpu_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run("fit", "--config", config("linear_regression"), "--trainer.accelerator", "gpu", "--trainer.devices", "2")
+    assert exit_info.value.code == 2
+    assert "--trainer.accelerator" in one_error_line(capsys)
+
+
+def test_an_unknown_network_or_data_set_lists_the_known_ones(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for args, hint in ((["--model", "LeNett"], "Did you mean LeNet?"), (["--data", "FashionMnist"], "FashionMNIST")):
+        with pytest.raises(SystemExit) as exit_info:
+            run("fit", *args)
+        assert exit_info.value.code == 2
+        err = one_error_line(capsys)
+        assert hint in err and "Known: " in err and ("ResNet" in err or "TimeMachine" in err)
+
+
+def test_help_lists_every_command_and_list_prints_the_registry(capsys):
+    import zoo
+
+    with pytest.raises(SystemExit) as exit_info:
+        run("--help")
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert all(command in out for command in ("fit", "validate", "test", "predict", "'list'", "'kfold'"))
+    run("list")
+    out = capsys.readouterr().out
+    assert all(name in out for name in zoo.list_models())
+    with pytest.raises(SystemExit, match="usage: cli.py kfold"):
+        run("kfold", "--help")
+
+
+def test_model_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit):
+        run("fit", "--model.help", "LeNet")
+    help_text = capsys.readouterr().out.split("Help for --model.help")[1]
+    options = [line.split()[0] for line in help_text.splitlines() if line.strip().startswith("--model.")]
+    assert {"--model.num_classes", "--model.in_channels", "--model.init", "--model.lr"} <= set(options)
+    for option in options:  # the text after each option says what it is before "(type: ..."
+        described = help_text.split(option, 1)[1].split("(type:", 1)[0]
+        assert len(described.replace(option.split(".")[1].upper(), "").strip()) > 3, option
+
+
+def test_lightning_still_has_the_private_method_the_cli_replaces():
+    """ZooCLI overrides LightningCLI._parse_ckpt_path (it re-applies checkpoint values over the user's flags);
+    if Lightning renames it, the override silently stops mattering: fail here instead."""
+    import inspect
+
+    from lightning.pytorch.cli import LightningCLI
+
+    from cli import ZooCLI
+
+    assert "_parse_ckpt_path" in LightningCLI.__dict__ and list(
+        inspect.signature(LightningCLI._parse_ckpt_path).parameters
+    ) == ["self"]
+    assert ZooCLI._parse_ckpt_path is not LightningCLI._parse_ckpt_path
+
+
+def test_a_config_that_brings_its_own_model_checkpoint_keeps_it(tmp_path, monkeypatch):
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    monkeypatch.chdir(tmp_path)
+    own = tmp_path / "own.yaml"
+    own.write_text(
+        "trainer:\n  callbacks:\n    - class_path: lightning.pytorch.callbacks.ModelCheckpoint\n"
+        "      init_args:\n        filename: mine\n"
+    )
+    cli = run("fit", "--config", config("linear_regression"), "--config", str(own), *FAST)
+    checkpoints = [c for c in cli.trainer.callbacks if isinstance(c, ModelCheckpoint)]
+    assert len(checkpoints) == 1 and checkpoints[0].filename == "mine"

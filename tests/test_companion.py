@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import layer_shapes, quiet_trainer
+from conftest import assert_loss_falls, layer_shapes, quiet_trainer
 from torch import nn
 
 from datamodules import MNIST
@@ -137,17 +137,8 @@ def test_course_nets_default_to_the_courses_optimiser():
 def test_loss_falls_on_a_tiny_batch(build, image_batch):
     torch.manual_seed(0)
     model = build(lr=0.1)  # the course's lr 0.01 needs more than a few steps on 32 images
-    optimizer = model.configure_optimizers()
     x, y = image_batch
-    x, y = (x[:32] - MNIST.mean) / MNIST.std, y[:32]
-    losses = []
-    for _ in range(30):
-        loss = model.loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.7 * losses[0], losses[::10]
+    assert_loss_falls(model, (x[:32] - MNIST.mean) / MNIST.std, y[:32], steps=30, to=0.7)
 
 
 def test_checkpoint_round_trip_on_mnist_files(tiny_mnist, tmp_path):

@@ -8,7 +8,7 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import config, layer_shapes
+from conftest import assert_loss_falls, config, layer_shapes
 from torch import nn
 
 from cli import run as main
@@ -337,19 +337,11 @@ def test_loss_falls_on_a_tiny_batch(case, image_batch):
     build, side, batch_size, steps = TRAINING_CASES[case]
     torch.manual_seed(0)
     model = build()
-    optimizer = model.configure_optimizers()
     x, y = image_batch
     x, y = x[:batch_size], y[:batch_size]
     if side != 28:
         x = F.interpolate(x, size=(side, side), mode="bilinear")
-    losses = []
-    for _ in range(steps):
-        loss = model.loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.9 * losses[0], [round(v, 3) for v in losses]
+    assert_loss_falls(model, x, y, steps, to=0.9)
 
 
 def fit_one_epoch(model: L.LightningModule, data: L.LightningDataModule, root) -> L.Trainer:
@@ -377,8 +369,11 @@ def test_batchnorm_lenet_checkpoint_keeps_the_moving_statistics(tiny_mnist, tmp_
 
 def test_resnet_checkpoint_round_trip_with_resized_data(tiny_mnist, tmp_path):
     model = ResNet(arch=[[1, 8], [1, 16]], stem="book")
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
     trainer = fit_one_epoch(model, FashionMNIST(batch_size=32, resize=32), tmp_path)
-    assert trainer.callback_metrics["train/loss"] > 0
+    trained = model.state_dict()
+    assert not torch.equal(trained["net.0.0.weight"], initial["net.0.0.weight"])  # one epoch moved the stem
+    assert not torch.equal(trained["net.0.1.running_mean"], initial["net.0.1.running_mean"])  # and its BN statistics
     path = tmp_path / "resnet.ckpt"
     trainer.save_checkpoint(path)
     restored = ResNet.load_from_checkpoint(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import layer_shapes, quiet_trainer
+from conftest import assert_loss_falls, layer_shapes, quiet_trainer
 from torch import nn
 
 from datamodules import SyntheticRegression
@@ -156,17 +156,7 @@ def test_bad_hyperparameters_raise_clear_errors(build, message):
 )
 def test_loss_falls_on_a_tiny_batch(build, image_batch):
     torch.manual_seed(0)
-    model = build()
-    optimizer = model.configure_optimizers()
-    x, y = image_batch
-    losses = []
-    for _ in range(150):
-        loss = model.loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.7 * losses[0], losses[::25]
+    assert_loss_falls(build(), *image_batch, steps=150, to=0.7)
 
 
 def test_linear_regression_recovers_w_and_b_and_checkpoint_round_trips(tmp_path):

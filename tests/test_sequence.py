@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from conftest import config, quiet_trainer
 from torch import nn
 
@@ -270,6 +271,50 @@ def test_cli_fit_then_predict_generates_from_the_checkpoint(tiny_text, tmp_path,
     line = next(line for line in out.splitlines() if line.startswith("time traveller"))
     assert len(line) == len("time traveller") + 12
     assert (ckpt.parents[1] / "predict" / "generated.txt").read_text().rstrip("\n") == line  # in the run folder
+
+
+# --- the 0.17 edition's text pipeline ---------------------------------------------------------------
+
+
+def book_seq_data_iter_sequential(corpus: list[int], batch_size: int, num_steps: int, offset: int):
+    """d2l 0.17's ``seq_data_iter_sequential`` with its random offset given (transcribed for this test)."""
+    num_tokens = ((len(corpus) - offset - 1) // batch_size) * batch_size
+    Xs = torch.tensor(corpus[offset : offset + num_tokens])
+    Ys = torch.tensor(corpus[offset + 1 : offset + 1 + num_tokens])
+    Xs, Ys = Xs.reshape(batch_size, -1), Ys.reshape(batch_size, -1)
+    num_batches = Xs.shape[1] // num_steps
+    for i in range(0, num_steps * num_batches, num_steps):
+        yield Xs[:, i : i + num_steps], Ys[:, i : i + num_steps]
+
+
+def test_the_017_corpus_is_read_line_by_line_as_the_book_does():
+    book = TimeMachine(preprocessing="lines")
+    book.setup()
+    assert len(book.corpus) == 170_580 and len(book.vocab) == 28  # 0.17's load_corpus_time_machine()
+    whole = TimeMachine()
+    whole.setup()
+    assert len(whole.corpus) == 173_428  # 1.0's cleaning of the whole text keeps a space per line break
+    text = "".join(book.vocab.to_tokens(book.corpus[:40]))
+    assert text == "the time machine by h g wellsithe time t"  # lines joined with nothing between them
+
+
+def test_rows_partition_is_the_books_seq_data_iter_sequential():
+    corpus = torch.arange(1000)  # distinct tokens: each value is its own position
+    for shuffle in (False, True):
+        batches = LanguageModelBatches(corpus, 4, 7, "sequential", shuffle=shuffle, partition="rows")
+        for _ in range(4):  # a fresh offset per pass
+            ours = list(batches)
+            offset = int(ours[0][0][0, 0])
+            book = list(book_seq_data_iter_sequential(corpus.tolist(), 4, 7, offset))
+            assert len(ours) == len(batches) and len(book) - len(ours) in (0, 1)  # the book's count varies by offset
+            for (X, Y), (bX, bY) in zip(ours, book):
+                assert torch.equal(X, bX) and torch.equal(Y, bY)
+
+
+def test_the_017_configs_use_the_017_pipeline():
+    for name in ("rnn", "gru", "lstm", "deep_lstm", "bilstm"):
+        data = yaml.safe_load(Path(config(f"{name}_time_machine")).read_text())["data"]["init_args"]
+        assert (data["preprocessing"], data["partition"], data["max_tokens"]) == ("lines", "rows", 10000), name
 
 
 # --- sine-wave autoregression --------------------------------------------------------------------

@@ -3,8 +3,6 @@ the generic CSV table, the binary classifier, and the ``kfold`` command, on tiny
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import math
 from pathlib import Path
 
@@ -12,78 +10,25 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import config, quiet_trainer
+from conftest import (
+    TEST_CSV,
+    TRAIN_CSV,
+    assert_loss_falls,
+    config,
+    quiet_trainer,
+    sha1,
+    write_diabetes,
+    write_house_csvs,
+)
 from torch import nn
 
-from datamodules.download import DataError, RemoteFile
+from datamodules.download import DataError
 from datamodules.tables.csv_table import CSVTable, get_k_fold_data
 from datamodules.tables.kaggle_house import KaggleHouse, preprocess, read_house_csv
 from zoo.core.base import BinaryClassifier
 from zoo.core.callbacks import PredictionWriter
 from zoo.course.diabetes import BinaryMLP
 from zoo.mlp.house_prices import HousePriceRegression, LogRMSE, log_rmse
-
-TRAIN_CSV, TEST_CSV = "kaggle_house_pred_train.csv", "kaggle_house_pred_test.csv"
-
-
-def sha1(path: Path) -> str:
-    return hashlib.sha1(path.read_bytes()).hexdigest()
-
-
-# --- fixtures: tiny files in the real on-disk formats ---------------------------------------------
-
-
-def write_house_csvs(folder: Path, n_train: int = 40, n_test: int = 10) -> tuple[Path, Path]:
-    """Kaggle-format CSVs: Id, a numeric code, numbers with gaps, categories with NA, "None" and a
-    test-only category, and (train only) SalePrice, which grows with LotArea."""
-    rng = np.random.default_rng(0)
-    n = n_train + n_test
-    area = rng.integers(5000, 15000, n)
-    frontage = rng.normal(70, 20, n).round(1).astype(object)
-    frontage[[1, 7, n_train + 2]] = "NA"  # Kaggle writes missing values as NA
-    zoning = rng.choice(["RL", "RM", "NA"], n).astype(object)
-    zoning[n_train + 1] = "C (all)"  # only in the test file
-    veneer = rng.choice(["BrkFace", "None", "Stone"], n)
-    table = pd.DataFrame(
-        {
-            "Id": np.arange(1, n + 1),
-            "MSSubClass": rng.choice([20, 60], n),
-            "MSZoning": zoning,
-            "LotFrontage": frontage,
-            "LotArea": area,
-            "MasVnrType": veneer,
-        }
-    )
-    price = (50000 + 15 * area * rng.uniform(0.9, 1.1, n)).round()
-    folder.mkdir(parents=True, exist_ok=True)
-    train, test = folder / TRAIN_CSV, folder / TEST_CSV
-    table.iloc[:n_train].assign(SalePrice=price[:n_train]).to_csv(train, index=False)
-    table.iloc[n_train:].to_csv(test, index=False)
-    return train, test
-
-
-@pytest.fixture
-def tiny_house(tmp_path, monkeypatch):
-    """A data folder with tiny ``kaggle-house/`` CSVs; their own SHA-1s replace the published ones."""
-    data_dir = tmp_path / "data"
-    paths = write_house_csvs(data_dir / KaggleHouse.folder_name)
-    files = tuple(RemoteFile(p.name, f"https://example.invalid/{p.name}", f"sha1:{sha1(p)}") for p in paths)
-    monkeypatch.setattr(KaggleHouse, "files", files)
-    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
-    return data_dir
-
-
-def write_diabetes(path: Path, n: int = 120, seed: int = 0) -> Path:
-    """The course's diabetes.csv.gz format: no header, 8 features in [-1, 1], then a 0/1 label."""
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1, 1, (n, 8))
-    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt") as f:
-        for row, label in zip(X, y):
-            f.write(",".join(f"{v:.6f}" for v in row) + f",{label}\n")
-    return path
-
 
 # --- Kaggle house prices: preprocessing ----------------------------------------------------------
 
@@ -242,15 +187,7 @@ def test_house_price_loss_falls(tiny_house):
     data.setup()
     X, y = data.train_set.tensors
     model = HousePriceRegression(num_inputs=data.num_inputs, lr=2000.0)  # Adam; see above for the lr
-    optimizer = model.configure_optimizers()
-    losses = []
-    for _ in range(200):
-        loss = model.loss(model(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.1 * losses[0], losses[::40]
+    assert_loss_falls(model, X, y, steps=200, to=0.1)
 
 
 def test_predict_writes_a_kaggle_submission(tiny_house, tmp_path):
@@ -422,16 +359,7 @@ def test_binary_classifier_loss_falls_with_the_courses_network(tmp_path):
     X, y = data.train_set.tensors
     torch.manual_seed(0)
     # 8-6-4-1 sigmoid with SGD, full batch; the course's lr 0.1 sits ~1000 steps on the sigmoid plateau, so lr 1
-    model = BinaryMLP(lr=1.0)
-    optimizer = model.configure_optimizers()
-    losses = []
-    for _ in range(250):
-        loss = model.loss(model(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0], losses[::50]
+    assert_loss_falls(BinaryMLP(lr=1.0), X, y, steps=250, to=0.5)
 
 
 # --- the kfold command ---------------------------------------------------------------------------

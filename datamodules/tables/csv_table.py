@@ -3,7 +3,7 @@
 ``CSVTable`` reads one CSV (a local file, or one downloaded and hash-checked), takes the label from
 one column and the features from the others, optionally standardises the features with training
 statistics, and serves float32 tensors. The companion PyTorch course's diabetes classifier
-(``configs/diabetes.yaml``) runs on it. :func:`get_k_fold_data` is the book's K-fold splitter
+(``configs/course/diabetes.yaml``) runs on it. :func:`get_k_fold_data` is the book's K-fold splitter
 (section "Predicting House Prices on Kaggle"), shared with :class:`~datamodules.KaggleHouse`.
 """
 

@@ -45,7 +45,7 @@ class LanguageModel(ZooModule):
         prefix: what ``predict`` continues.
         num_preds: how many tokens ``predict`` generates.
         temperature: 0 picks the most likely token (the book's ``predict_ch8``); > 0 samples.
-        lr, optimizer, weight_decay, momentum: see :class:`~zoo.base.ZooModule`.
+        lr, optimizer, weight_decay, momentum: see :class:`~zoo.core.base.ZooModule`.
     """
 
     throughput_unit = "tokens"

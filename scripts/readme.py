@@ -1,0 +1,133 @@
+"""Write the README's generated parts: the layout tree, the network table (from the registry) and the results
+tables (from ``results/*.yaml``). Each part sits between ``<!-- generated: NAME -->`` and ``<!-- end -->``.
+
+    python scripts/readme.py           # rewrite README.md in place
+    python scripts/readme.py --check   # exit 1 if README.md is not what the registry and results say
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import zoo  # noqa: E402  (after the path: the script runs from anywhere)
+
+README = ROOT / "README.md"
+RESULTS = ROOT / "results"
+BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w./-]+) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
+
+
+# --- the layout ---------------------------------------------------------------------------------------
+
+
+def layout() -> str:
+    """The chapter folders of zoo/, datamodules/ and configs/ with the files each holds."""
+    rows = []
+    for top, pattern in (("zoo", "*.py"), ("datamodules", "*.py"), ("configs", "*.yaml")):
+        folders = [ROOT / top, *sorted(p for p in (ROOT / top).iterdir() if p.is_dir() and p.name[0] not in "._")]
+        for folder in folders:
+            files = sorted(p.stem for p in folder.glob(pattern) if p.stem != "__init__")
+            if files:
+                rows.append((f"{folder.relative_to(ROOT)}/", " ".join(files)))
+    width = max(len(name) for name, _ in rows) + 2
+    return "```\n" + "\n".join(f"{name:<{width}}{files}" for name, files in rows) + "\n```\n"
+
+
+# --- results ------------------------------------------------------------------------------------------
+
+
+def load_results(path: Path) -> list[dict]:
+    """The tables of one results file; every scalar stays text, exactly as it was measured."""
+    return [table for table in yaml.load_all(path.read_text(), Loader=yaml.BaseLoader) if table]
+
+
+def _cell(run: dict, key: str, composite: dict) -> str:
+    metrics = run.get("metrics") or {}
+    if key in composite:
+        return ", ".join(f"{label} {metrics[name]}" for name, label in composite[key] if name in metrics) or "-"
+    value = run.get(key, metrics.get(key))
+    return "-" if value in (None, "") else str(value)
+
+
+def _command(command: str, base: str | None) -> str:
+    """A command in backticks; one that only adds flags to the `base` row's above reads ``same `--flags```."""
+    if base and command.startswith(base + " "):
+        return f"same `{command[len(base) + 1 :]}`"
+    return f"`{command}`"
+
+
+def results_table(table: dict) -> str:
+    columns = table["columns"]
+    composite = table.get("composite") or {}
+    lines = ["| " + " | ".join(header for header, _ in columns) + " |", "|" + "---|" * len(columns)]
+    base = None  # the last command that was not written as "same ..."
+    for run in table["runs"]:
+        command = run.get("command", "")
+        if not (base and command.startswith(base + " ")):
+            base = command
+        cells = []
+        for _, key in columns:
+            if key == "command":
+                cells.append(_command(command, base if command != base else None))
+            else:
+                cells.append(_cell(run, key, composite).replace("|", "\\|"))
+        lines.append("| " + " | ".join(cells) + " |")
+    measured = sorted(
+        {(run.get("hardware", table["hardware"]), run.get("date", table["date"])) for run in table["runs"]}
+    )
+    where = "; ".join(f"{hardware}, {date}" for hardware, date in measured)
+    parts = [f"### {table['title']}\n"] if table.get("title") else []
+    if table.get("intro"):
+        parts.append(table["intro"].strip() + "\n")
+    parts += ["\n".join(lines) + "\n", f"Measured on: {where}.\n"]
+    if table.get("notes"):
+        parts.append(table["notes"].strip() + "\n")
+    return "\n".join(parts)
+
+
+def results(name: str) -> str:
+    return "\n".join(results_table(table) for table in load_results(RESULTS / name))
+
+
+# --- the README ----------------------------------------------------------------------------------------
+
+
+def render(name: str) -> str:
+    if name == "layout":
+        return layout()
+    if name == "networks":
+        return zoo.models_table(markdown=True) + "\n"
+    if name.startswith("results/"):
+        return results(name.removeprefix("results/"))
+    raise ValueError(f"README asks for an unknown generated part {name!r}")
+
+
+def generate(text: str) -> str:
+    """`text` (the README) with every generated part written anew."""
+    return BLOCK.sub(lambda m: m.group(1) + render(m.group("name")) + m.group(4), text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 if README.md is out of date")
+    args = parser.parse_args(argv)
+    text = README.read_text()
+    new = generate(text)
+    if args.check:
+        if new != text:
+            print("README.md is out of date: run python scripts/readme.py", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""The registry (zoo.list_models / get_model), every config trained for two batches on fixtures, and the
+data facts that travel from the data modules to the models."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import yaml
+from conftest import CONFIGS, NETWORK_CONFIGS, write_diabetes
+
+import zoo
+from cli import run
+from datamodules import CSVTable, FashionMNIST, KaggleHouse, PolynomialData, SyntheticRegression, TimeMachine
+from zoo.core.registry import count_parameters, get_model_entry, model_entries, parameter_count
+
+
+def config_model(path) -> dict:
+    return yaml.safe_load(path.read_text())["model"]
+
+
+# --- the registry --------------------------------------------------------------------------------
+
+
+def test_every_config_belongs_to_a_registered_network():
+    registered = {config for entry in model_entries() for config in entry.configs}
+    on_disk = {str(path.relative_to(CONFIGS)) for path in NETWORK_CONFIGS}
+    assert registered == on_disk
+
+
+@pytest.mark.parametrize("entry", model_entries(), ids=lambda e: e.name)
+def test_each_entry_agrees_with_its_configs(entry):
+    """The class and the arguments that make the network what it is are the configs' own (no drift)."""
+    for config in entry.configs:
+        model = config_model(CONFIGS / config)
+        assert model["class_path"] == f"zoo.{entry.cls.__name__}"
+        init_args = model.get("init_args") or {}
+        for key, value in entry.kwargs.items():
+            if key in init_args and not config.endswith("_v1.yaml"):  # the 1.0 GRU recipe differs on purpose
+                assert init_args[key] == value, (config, key)
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(name):
+    entry = get_model_entry(name)
+    torch.manual_seed(0)
+    model = zoo.get_model(name).eval()
+    with torch.no_grad():
+        out = model(entry.example_input(batch_size=2))
+    out = out[0] if isinstance(out, tuple) else out  # language models also return their state
+    if isinstance(model, zoo.Classifier):
+        assert out.shape == (2, model.hparams.num_classes)
+    elif isinstance(model, zoo.LanguageModel):
+        assert out.shape == (2, *entry.input_shape, len(model.vocab))
+    else:
+        assert out.shape == (2, 1)
+    assert torch.isfinite(out).all()
+    assert parameter_count(name) == count_parameters(model) > 0
+
+
+def test_get_model_takes_overrides_and_says_what_is_unknown():
+    model = zoo.get_model("resnet18", num_classes=5, in_channels=3)
+    assert model(torch.rand(1, 3, 64, 64)).shape == (1, 5)
+    with pytest.raises(ValueError, match="did you mean lenet") as err:
+        zoo.get_model("lenett")
+    assert "resnet18" in str(err.value)  # and lists the known ones
+    with pytest.raises(ValueError, match="takes no argument"):
+        zoo.get_model("lenet", num_layers=3)
+
+
+def test_the_registry_lists_networks_in_the_books_order_with_both_editions():
+    names = zoo.list_models()
+    assert names.index("linear_regression") < names.index("lenet") < names.index("resnet18") < names.index("gru_lm")
+    lenet = get_model_entry("lenet")
+    assert lenet.book.v1 == ("7.6 Convolutional Neural Networks (LeNet)",)
+    assert lenet.book.v017 == ("6.6 Convolutional Neural Networks (LeNet)",)
+    assert get_model_entry("googlenet").book.v017[0].startswith("7.4 Networks with Parallel Concatenations")
+    table = zoo.models_table(markdown=False)
+    assert all(name in table for name in names) and "61.7k" in table  # LeNet's 61,706 parameters
+
+
+# --- every config trains for two batches on fixtures ------------------------------------------------
+
+
+def fixture_flags(path, request, tmp_path) -> list[str]:
+    """Point a config at tiny data in its real format; keep its network and input size."""
+    data = yaml.safe_load(path.read_text())["data"]["class_path"]
+    if data in ("datamodules.FashionMNIST", "datamodules.MNIST"):
+        request.getfixturevalue("tiny_mnist")
+        return ["--data.batch_size", "8"]  # 96 tiny images: enough batches at the configs' image sizes
+    if data == "datamodules.KaggleHouse":
+        request.getfixturevalue("tiny_house")
+        return ["--data.batch_size", "8"]
+    if data == "datamodules.CSVTable":
+        return ["--data.path", str(write_diabetes(tmp_path / "diabetes.csv.gz"))]
+    return []  # generated data, or The Time Machine that ships with the package
+
+
+@pytest.mark.parametrize("path", NETWORK_CONFIGS, ids=lambda p: p.stem)
+def test_every_config_trains_two_batches(path, request, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    flags = fixture_flags(path, request, tmp_path)
+    quick = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "2"]
+    quick += ["--trainer.enable_model_summary", "false", "--trainer.enable_checkpointing", "false"]
+    cli = run(["fit", "--config", str(path), *flags, *quick])
+    assert cli.trainer.global_step == 2
+    assert f"zoo.{type(cli.model).__name__}" == config_model(path)["class_path"]
+    assert math.isfinite(float(cli.trainer.callback_metrics["train/loss"]))
+
+
+# --- data facts: linked on the command line, filled in at configure_model otherwise --------------------
+
+
+def test_data_modules_offer_the_facts_models_need():
+    assert (FashionMNIST().num_classes, FashionMNIST().in_channels, FashionMNIST().num_inputs) == (10, 1, 784)
+    assert FashionMNIST(resize=32).num_inputs == 1024
+    assert SyntheticRegression(w=0.01, num_inputs=200).num_inputs == 200
+    assert PolynomialData(num_features=20).num_inputs == 20
+    assert len(TimeMachine().vocab) == 28  # the bundled text: known at construction
+    with pytest.raises(AttributeError, match="known after setup"):
+        KaggleHouse().num_inputs  # noqa: B018  (needs the files read)
+
+
+def test_a_fact_given_once_on_the_data_reaches_the_model(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = str(CONFIGS / "linear/polynomial.yaml")
+    cli = run(["fit", "--config", path, "--data.num_features", "20", "--trainer.max_epochs", "1"])
+    assert cli.model.hparams.num_inputs == 20 and cli.model.net.in_features == 20
+
+
+def test_a_flag_that_contradicts_the_data_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        run(
+            [
+                "fit",
+                "--config",
+                str(CONFIGS / "linear/polynomial.yaml"),
+                "--model.num_inputs",
+                "3",
+                "--trainer.max_epochs",
+                "1",
+            ]
+        )
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --model.num_inputs 3 contradicts the data") and len(err.splitlines()) == 1
+
+
+def test_a_fact_known_only_after_setup_builds_the_model_at_configure_model(tiny_house, tmp_path):
+    from conftest import quiet_trainer
+
+    model = zoo.HousePriceRegression()
+    assert model.net is None and model.hparams.num_inputs is None
+    data = KaggleHouse(batch_size=8)
+    quiet_trainer(tmp_path, max_epochs=1, enable_checkpointing=False).fit(model, data)
+    assert model.hparams.num_inputs == data.num_inputs == model.net[0].in_features
+    assert model.hparams_initial.num_inputs == data.num_inputs  # what the loggers record
+
+
+def test_csv_models_build_for_the_files_feature_count(tmp_path):
+    from conftest import quiet_trainer
+
+    path = write_diabetes(tmp_path / "d.csv.gz")
+    model = zoo.BinaryMLP(num_inputs=None)
+    quiet_trainer(tmp_path, max_epochs=1, enable_checkpointing=False).fit(model, CSVTable(path=str(path), header=False))
+    assert model.hparams.num_inputs == 8
