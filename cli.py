@@ -103,9 +103,12 @@ def _check_class_name(value: str, kind: str, base: type, package) -> None:
                 return
         except (ImportError, AttributeError):
             pass
-    known = sorted(
-        n for n in package.__all__ if inspect.isclass(getattr(package, n)) and issubclass(getattr(package, n), base)
-    )
+    if kind == "model":  # the registered networks, not the bases they stand on
+        known = sorted({entry.cls.__name__ for entry in zoo.core.registry.model_entries()})
+    else:
+        classes = [getattr(package, n) for n in package.__all__]
+        bases = (datamodules.DataModule, datamodules.FileDataModule)
+        known = sorted(c.__name__ for c in classes if inspect.isclass(c) and issubclass(c, base) and c not in bases)
     close = difflib.get_close_matches(value.rpartition(".")[2], known, n=3)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     more = " (python cli.py list shows the networks with their book sections)" if kind == "model" else ""

@@ -51,7 +51,7 @@ def load_results(path: Path) -> list[dict]:
 def _cell(run: dict, key: str, composite: dict) -> str:
     metrics = run.get("metrics") or {}
     if key in composite:
-        return ", ".join(f"{label} {metrics[name]}" for name, label in composite[key] if name in metrics) or "-"
+        return ", ".join(f"{label} {metrics[name]}".strip() for name, label in composite[key] if name in metrics) or "-"
     value = run.get(key, metrics.get(key))
     return "-" if value in (None, "") else str(value)
 
