@@ -5,7 +5,7 @@ from .base import DataModule, FileDataModule
 from .batching import TensorBatches, split_off
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
 from .images import MNIST, FashionMNIST, read_idx
-from .synthetic import PolynomialData, SineSequence, SyntheticRegression, polynomial_features
+from .synthetic import EdgeImage, PolynomialData, SineSequence, SyntheticRegression, polynomial_features
 from .tables import CSVTable, KaggleHouse, get_k_fold_data
 from .text import TimeMachine
 from .vocab import Vocab, tokenize
@@ -16,6 +16,7 @@ __all__ = [
     "CSVTable",
     "DataError",
     "DataModule",
+    "EdgeImage",
     "FashionMNIST",
     "FileDataModule",
     "KaggleHouse",

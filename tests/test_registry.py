@@ -53,6 +53,8 @@ def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(nam
         assert out.shape == (2, model.hparams.num_classes)
     elif isinstance(model, zoo.LanguageModel):
         assert out.shape == (2, *entry.input_shape, len(model.vocab))
+    elif isinstance(model, zoo.EdgeDetector):
+        assert out.shape == (2, 1, 6, 7)  # an edge map per image
     else:
         assert out.shape == (2, 1)
     assert torch.isfinite(out).all()

@@ -18,7 +18,7 @@ from .core import (
 from .core.registry import get_model_entry, models_table
 from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, WeightDecay
 from .mlp import MLP, HousePriceRegression
-from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, GoogLeNet, LeNet, NiN, ResNet
+from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, EdgeDetector, GoogLeNet, LeNet, NiN, ResNet
 from .rnn import RNNLM, SineMLP
 from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
 
@@ -34,6 +34,7 @@ __all__ = [
     "BinaryMLP",
     "Classifier",
     "DenseNet",
+    "EdgeDetector",
     "GoogLeNet",
     "HousePriceRegression",
     "InceptionANet",
