@@ -96,6 +96,8 @@ def fixture_flags(path, request, tmp_path) -> list[str]:
         return ["--data.batch_size", "8"]
     if data == "datamodules.CSVTable":
         return ["--data.path", str(write_diabetes(tmp_path / "diabetes.csv.gz"))]
+    if data == "datamodules.EdgeImage":
+        return ["--trainer.max_epochs", "2"]  # one example: one step per epoch
     return []  # generated data, or The Time Machine that ships with the package
 
 
@@ -105,7 +107,7 @@ def test_every_config_trains_two_batches(path, request, tmp_path, monkeypatch):
     flags = fixture_flags(path, request, tmp_path)
     quick = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "2"]
     quick += ["--trainer.enable_model_summary", "false", "--trainer.enable_checkpointing", "false"]
-    cli = run(["fit", "--config", str(path), *flags, *quick])
+    cli = run(["fit", "--config", str(path), *quick, *flags])  # the fixture's flags win
     assert cli.trainer.global_step == 2
     assert f"zoo.{type(cli.model).__name__}" == config_model(path)["class_path"]
     assert math.isfinite(float(cli.trainer.callback_metrics["train/loss"]))
