@@ -495,7 +495,7 @@ def test_fit_logs_the_books_metrics_and_map_when_a_backend_is_there(tmp_path, mo
     assert 0 <= float(metrics["val/class_err"]) < 1
     out = capsys.readouterr().out
     if map_backend() is None:
-        assert "val/map" not in metrics and out.count("note: mAP (val/map, val/map_50) is not logged") == 1
+        assert "val/map" not in metrics and out.count("note: mAP (val/map, test/map and their map_50) is not") == 1
     else:
         assert 0 <= float(metrics["val/map"]) <= 1 and "val/map_50" in metrics and "note: mAP" not in out
 

@@ -39,8 +39,8 @@ def map_backend() -> str | None:
 
 
 MAP_NOTE = (
-    "note: mAP (val/map, val/map_50) is not logged: torchmetrics' MeanAveragePrecision needs pycocotools or "
-    'faster-coco-eval (pip install "d2l-zoo[detection]"); class_err and bbox_mae are logged as usual'
+    "note: mAP (val/map, test/map and their map_50) is not logged: torchmetrics' MeanAveragePrecision needs "
+    'pycocotools or faster-coco-eval (pip install "d2l-zoo[detection]"); class_err and bbox_mae are logged as usual'
 )
 
 
