@@ -4,7 +4,7 @@ with the shared pieces at the top: the bases, downloads, batching and vocabulari
 from .base import DataModule, FileDataModule
 from .batching import TensorBatches, split_off
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
-from .images import MNIST, FashionMNIST, read_idx
+from .images import MNIST, Bananas, FashionMNIST, read_idx
 from .synthetic import EdgeImage, PolynomialData, SineSequence, SyntheticRegression, polynomial_features
 from .tables import CSVTable, KaggleHouse, get_k_fold_data
 from .text import TimeMachine
@@ -13,6 +13,7 @@ from .vocab import Vocab, tokenize
 __all__ = [
     "DATA_ENV",
     "MNIST",
+    "Bananas",
     "CSVTable",
     "DataError",
     "DataModule",

@@ -56,6 +56,7 @@ class DataModule(L.LightningDataModule):
         self.hparams.batch_size = value
 
     def loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
+        """A DataLoader over `dataset`; a data set with a ``collate_fn`` attribute batches its samples with it."""
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}: call setup() before asking for a dataloader")
         batched = isinstance(dataset, TensorBatches)
@@ -67,7 +68,7 @@ class DataModule(L.LightningDataModule):
             num_workers=workers,
             persistent_workers=workers > 0,
             pin_memory=torch.cuda.is_available(),
-            collate_fn=keep_batch if batched else None,
+            collate_fn=keep_batch if batched else getattr(dataset, "collate_fn", None),  # a data set's own
         )
 
     def train_dataloader(self) -> DataLoader:

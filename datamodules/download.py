@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -104,3 +105,23 @@ def fetch_all(
         )
         raise DataError("\n".join(lines))
     return paths
+
+
+def extract_zip(archive: Path, into: Path, top: str) -> Path:
+    """Unpack the folder `top` of zip `archive` (members elsewhere, e.g. ``__MACOSX/``, are skipped) to
+    ``into / top``; return that folder.
+
+    Unpacks next to it first and renames when complete, so an interrupted extraction never leaves a half-filled
+    ``into / top`` that looks ready.
+    """
+    target, partial = into / top, into / f".{top}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    with zipfile.ZipFile(archive) as zf:
+        members = [name for name in zf.namelist() if name.startswith(top + "/")]
+        if not members:
+            raise DataError(f"{archive} holds no folder {top}/: it is not the archive this data set expects")
+        zf.extractall(partial, members=members)  # zipfile drops absolute paths and '..' from member names
+    shutil.rmtree(target, ignore_errors=True)
+    (partial / top).rename(target)
+    shutil.rmtree(partial, ignore_errors=True)
+    return target

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from datamodules import MNIST, FashionMNIST, KaggleHouse, RemoteFile
+from datamodules import MNIST, Bananas, FashionMNIST, KaggleHouse, RemoteFile
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -133,6 +133,71 @@ def write_diabetes(path: Path, n: int = 120, seed: int = 0) -> Path:
         for row, label in zip(X, y):
             f.write(",".join(f"{v:.6f}" for v in row) + f",{label}\n")
     return path
+
+
+# --- images with boxes: the banana detection set -------------------------------------------------------
+
+
+def banana_images(n: int, size: int, seed: int) -> tuple[torch.Tensor, list[list[int]]]:
+    """uint8 RGB images (n, 3, size, size) of noise, each with one yellow rectangle, and its pixel box."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 90, (n, 3, size, size), generator=g, dtype=torch.uint8)
+    boxes = []
+    for image in images:
+        w, h = (int(v) for v in torch.randint(size // 5, size // 3, (2,), generator=g))
+        x, y = (int(v) for v in torch.randint(0, size - max(w, h), (2,), generator=g))
+        image[:, y : y + h, x : x + w] = torch.tensor([230, 210, 40], dtype=torch.uint8).reshape(3, 1, 1)
+        boxes.append([x, y, x + w, y + h])
+    return images, boxes
+
+
+def write_banana_split(folder: Path, n: int, size: int, seed: int) -> Path:
+    """One split in the real layout: ``label.csv`` (img_name,label,xmin,ymin,xmax,ymax) and ``images/N.png``."""
+    from torchvision.io import write_png
+
+    images, boxes = banana_images(n, size, seed)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    lines = ["img_name,label,xmin,ymin,xmax,ymax"]
+    for i, (image, box) in enumerate(zip(images, boxes)):
+        write_png(image, str(folder / "images" / f"{i}.png"))
+        lines.append(f"{i}.png,0," + ",".join(map(str, box)))
+    (folder / "label.csv").write_text("\n".join(lines) + "\n")
+    return folder / "label.csv"
+
+
+def write_banana_set(root: Path, n_train: int = 8, n_val: int = 4, size: int = 256) -> Path:
+    """``root/banana-detection/bananas_{train,val}/``, as the D2L archive unpacks."""
+    folder = root / Bananas.folder_name
+    write_banana_split(folder / "bananas_train", n_train, size, seed=0)
+    write_banana_split(folder / "bananas_val", n_val, size, seed=1)
+    return folder
+
+
+def zip_banana_set(folder: Path, archive: Path) -> Path:
+    """The unpacked set `folder` as the hub's ``banana-detection.zip`` (members under ``banana-detection/``)."""
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            zf.write(path, path.relative_to(folder.parent).as_posix())
+    return archive
+
+
+def use_banana_archive(monkeypatch, archive: Path) -> RemoteFile:
+    """Replace the published archive (and its SHA-1) by `archive`'s, so every hash check still runs."""
+    remote = RemoteFile(archive.name, f"https://example.invalid/{archive.name}", f"sha1:{sha1(archive)}")
+    monkeypatch.setattr(Bananas, "archive", remote)
+    return remote
+
+
+@pytest.fixture
+def tiny_bananas(tmp_path, monkeypatch):
+    """A data folder with a tiny unpacked ``banana-detection/`` (8 + 4 images, 256x256, the real layout);
+    D2L_ZOO_DATA points at it."""
+    data_dir = tmp_path / "data"
+    write_banana_set(data_dir)
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir
 
 
 @pytest.fixture

@@ -48,6 +48,12 @@ def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(nam
     model = zoo.get_model(name).eval()
     with torch.no_grad():
         out = model(entry.example_input(batch_size=2))
+    if isinstance(model, zoo.Detector):  # anchors (1, a, 4), class scores (2, a, classes + 1), offsets (2, a * 4)
+        anchors, cls_preds, bbox_preds = out
+        a = anchors.shape[1]
+        assert anchors.shape == (1, a, 4) and cls_preds.shape == (2, a, model.hparams.num_classes + 1)
+        assert bbox_preds.shape == (2, a * 4) and a > 0
+        out = torch.cat([anchors.flatten(), cls_preds.flatten(), bbox_preds.flatten()])
     out = out[0] if isinstance(out, tuple) else out  # language models also return their state
     if isinstance(model, zoo.Classifier):
         assert out.shape == (2, model.hparams.num_classes)
@@ -55,7 +61,7 @@ def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(nam
         assert out.shape == (2, *entry.input_shape, len(model.vocab))
     elif isinstance(model, zoo.EdgeDetector):
         assert out.shape == (2, 1, 6, 7)  # an edge map per image
-    else:
+    elif not isinstance(model, zoo.Detector):
         assert out.shape == (2, 1)
     assert torch.isfinite(out).all()
     assert parameter_count(name) == count_parameters(model) > 0
@@ -94,6 +100,9 @@ def fixture_flags(path, request, tmp_path) -> list[str]:
     if data == "datamodules.KaggleHouse":
         request.getfixturevalue("tiny_house")
         return ["--data.batch_size", "8"]
+    if data == "datamodules.Bananas":
+        request.getfixturevalue("tiny_bananas")  # 256x256 images, as the recipe's
+        return ["--data.batch_size", "4"]
     if data == "datamodules.CSVTable":
         return ["--data.path", str(write_diabetes(tmp_path / "diabetes.csv.gz"))]
     if data == "datamodules.EdgeImage":

@@ -20,7 +20,9 @@ from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, W
 from .mlp import MLP, HousePriceRegression
 from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, EdgeDetector, GoogLeNet, LeNet, NiN, ResNet
 from .rnn import RNNLM, SineMLP
+from .vision import TinySSD
 from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
+from .core.detection import Detector  # after the vision chapter, whose anchors it uses
 
 __all__ = [
     "MLP",
@@ -34,6 +36,7 @@ __all__ = [
     "BinaryMLP",
     "Classifier",
     "DenseNet",
+    "Detector",
     "EdgeDetector",
     "GoogLeNet",
     "HousePriceRegression",
@@ -49,6 +52,7 @@ __all__ = [
     "ScratchSGD",
     "SineMLP",
     "SoftmaxRegression",
+    "TinySSD",
     "WeightDecay",
     "ZooModule",
     "get_model",

@@ -1,5 +1,8 @@
 """The shared machinery every network stands on: base modules, the language-model base, the data-to-model
-links, optimizers, initialisation, argument checks, callbacks, checkpoints, plots, K-fold and the registry."""
+links, optimizers, initialisation, argument checks, callbacks, checkpoints, plots, K-fold and the registry.
+
+The detector base, ``zoo.core.detection.Detector``, is not imported here: it uses the vision chapter's anchor
+boxes, so ``zoo/__init__`` imports it after ``zoo.vision`` (``zoo.Detector``)."""
 
 from .base import BinaryClassifier, Classifier, Regressor, ZooModule
 from .callbacks import Compile, EpochSummary, PredictionWriter
