@@ -106,6 +106,8 @@ class Detector(ZooModule):
             from torchmetrics.detection import MeanAveragePrecision
 
             self.val_map, self.test_map = (MeanAveragePrecision(box_format="xyxy", backend=backend) for _ in "vt")
+            for metric in (self.val_map, self.test_map):  # COCO scores each image's 100 best; say nothing of the rest
+                metric.warn_on_many_detections = False
         self._map_note_shown = False
 
     # --- loss ----------------------------------------------------------------------------------------
