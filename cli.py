@@ -33,14 +33,16 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 import datamodules
 import zoo
 from datamodules.download import DataError
-from zoo.core.callbacks import EpochSummary, PredictionWriter
+from zoo.core.callbacks import EpochSummary, ExactResume, PredictionWriter
 from zoo.core.checkpoint import CheckpointError, class_path, config_from_checkpoint, read_checkpoint, saved_classes
 from zoo.core.kfold import run_kfold
 from zoo.core.links import DATA_ARGS
+from zoo.core.loggers import RunLogger
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = {
@@ -153,16 +155,29 @@ class ZooCLI(LightningCLI):
         parser.link_arguments("trainer.default_root_dir", "trainer.logger.init_args.save_dir", compute_fn=_or_here)
 
     def parse_arguments(self, parser, args) -> None:
+        """With ``--ckpt_path``, the checkpoint's classes and hyperparameters (for ``fit``: the run's own
+        ``config.yaml``, when the checkpoint lies in its run folder) are the defaults, and the user's ``--config``
+        files and flags override them. ``fit --ckpt_path last`` resumes the newest run under the root folder."""
         argv = self.argv = list(sys.argv[1:] if args is None else args)
+        self.resume_run: Path | None = None
         ckpt_path = _ckpt_path(argv)
-        if ckpt_path is None or ckpt_path in ("last", "best", "hpc", "registry"):
+        if ckpt_path is None or ckpt_path in ("best", "hpc", "registry") or (ckpt_path == "last" and argv[0] != "fit"):
             return super().parse_arguments(parser, args)
-        try:
-            defaults = config_from_checkpoint(ckpt_path)
-        except CheckpointError as err:
-            raise UsageError(str(err)) from None
+        if ckpt_path == "last":
+            ckpt_path = _last_checkpoint(_default_root_dir(argv))
+            argv = [*argv, "--ckpt_path", ckpt_path]
+        run_config = (_run_dir(ckpt_path) or Path("-")) / "config.yaml"
+        if argv[0] == "fit" and run_config.is_file() and Path(ckpt_path).is_file():
+            self.resume_run = run_config.parent
+            defaults = str(run_config)
+            print(f"resuming {self.resume_run} from {ckpt_path}", flush=True)
+        else:
+            try:
+                defaults = json.dumps(config_from_checkpoint(ckpt_path))
+            except CheckpointError as err:
+                raise UsageError(str(err)) from None
         # Checkpoint values first, so --config files and flags given by the user override them.
-        self.config = parser.parse_args([argv[0], "--config", json.dumps(defaults), *argv[1:]])
+        self.config = parser.parse_args([argv[0], "--config", defaults, *argv[1:]])
 
     def _parse_ckpt_path(self) -> None:
         """Replaces LightningCLI._parse_ckpt_path, which re-applies the checkpoint's hyperparameters over the
@@ -212,7 +227,7 @@ class ZooCLI(LightningCLI):
         checkpoint of a run (``<run>/checkpoints/X.ckpt``) logs into ``<run>/<subcommand>/``, not a new run."""
         trainer = self._config(instantiated=True)["trainer"]
         own = [c for c in trainer.get("callbacks") or [] if isinstance(c, ModelCheckpoint)]
-        callbacks = [EpochSummary(), PredictionWriter()]
+        callbacks = [EpochSummary(), PredictionWriter(), ExactResume()]
         if trainer.get("enable_checkpointing") and not own and not trainer.get("fast_dev_run"):
             name = "epoch{epoch:03d}-step{step}"  # no metric names: a "/" in them would make folders
             callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=True))
@@ -221,6 +236,9 @@ class ZooCLI(LightningCLI):
         logger = trainer.get("logger")
         if self.subcommand != "fit" and ckpt_path and (run := _run_dir(ckpt_path)) and _is_default_logger(logger):
             kwargs["logger"] = CSVLogger(save_dir=run, name="", version=self.subcommand)
+        elif self.resume_run is not None and _is_default_logger(logger):  # continue the run in its own folder
+            run = self.resume_run
+            kwargs["logger"] = RunLogger(save_dir=run.parent.parent, name=run.parent.name, version=run.name)
         try:
             return super().instantiate_trainer(**kwargs)
         except MisconfigurationException as err:  # e.g. --trainer.accelerator gpu on a machine without one
@@ -231,6 +249,34 @@ def _or_here(root: str | None) -> str:
     return root or "."
 
 
+def _default_root_dir(argv: list[str]) -> Path:
+    """``--trainer.default_root_dir`` as given by a flag or a ``--config`` file; else the working directory."""
+    roots = _flag_values(argv, "--trainer.default_root_dir")
+    for path in _flag_values(argv, "--config"):
+        if Path(path).is_file():
+            trainer = (yaml.safe_load(Path(path).read_text()) or {}).get("trainer") or {}
+            if isinstance(trainer, dict) and trainer.get("default_root_dir"):
+                roots.insert(0, trainer["default_root_dir"])  # flags, later in the list, win
+    return Path(roots[-1] if roots else ".")
+
+
+def _last_checkpoint(root: Path) -> str:
+    """The ``last.ckpt`` of the newest run (highest version) under `root`, or one clear error."""
+    runs = sorted(root.glob("lightning_logs/version_*/checkpoints/last.ckpt"), key=lambda p: _version(p.parents[1]))
+    if not runs:
+        raise UsageError(
+            f"--ckpt_path last: no run under {root.resolve()} has a checkpoint "
+            "(looked for lightning_logs/version_*/checkpoints/last.ckpt; set --trainer.default_root_dir to the "
+            "folder the run wrote to, or give the checkpoint's path)"
+        )
+    return str(runs[-1])
+
+
+def _version(run: Path) -> int:
+    number = run.name.removeprefix("version_")
+    return int(number) if number.isdigit() else -1
+
+
 def _is_default_logger(logger) -> bool:
     return isinstance(logger, CSVLogger) and logger.name == "lightning_logs"
 
@@ -239,7 +285,7 @@ def _trainer_defaults(subcommand: str | None) -> dict:
     return {
         "enable_progress_bar": sys.stdout.isatty(),
         "enable_checkpointing": subcommand == "fit",  # elsewhere it would only warn that its folder moved
-        "logger": {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"name": "lightning_logs"}},
+        "logger": {"class_path": "zoo.core.loggers.RunLogger", "init_args": {"name": "lightning_logs"}},
         "callbacks": [],  # filled by ZooCLI.instantiate_trainer
     }
 
@@ -291,6 +337,13 @@ def run(args: list[str] | None = None) -> ZooCLI | None:
             parser_kwargs={"description": DESCRIPTION},
             args=args,  # None: LightningCLI reads sys.argv itself
         )
+    except SIGTERMException:  # Lightning stops at the next step and raises SystemExit(None): exit status 0
+        print(
+            "error: interrupted by SIGTERM; the last complete epoch's checkpoint is in the run's checkpoints/ "
+            "folder: resume with `python cli.py fit --ckpt_path last` (add --trainer.default_root_dir if you set one)",
+            file=sys.stderr,
+        )
+        sys.exit(128 + 15)
     except (UsageError, DataError, CheckpointError, RuntimeError) as err:
         weights_do_not_fit = type(err) is RuntimeError and "Error(s) in loading state_dict" in str(err)
         if (type(err) is RuntimeError and not weights_do_not_fit) or os.environ.get("D2L_ZOO_TRACEBACK"):

@@ -264,6 +264,17 @@ class TimeMachine(FileDataModule):
         self.train_set = TensorBatches(X[:num_train], Y[:num_train])
         self.val_set = TensorBatches(X[num_train:], Y[num_train:]) if num_val else None
 
+    # --- the random state a resumed fit needs (Lightning saves it in checkpoints) -------------------------
+
+    def state_dict(self) -> dict:
+        """How many passes the training batches have made: each pass draws its offset (and order) from it."""
+        passes = self.train_set.passes if isinstance(self.train_set, LanguageModelBatches) else 0
+        return {"train_passes": passes}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if isinstance(self.train_set, LanguageModelBatches):
+            self.train_set.passes = state_dict.get("train_passes", 0)
+
     def loader(self, dataset, shuffle: bool) -> DataLoader:
         if isinstance(dataset, LanguageModelBatches):  # already batched, order drawn per pass
             return DataLoader(dataset, batch_size=None)

@@ -1,11 +1,15 @@
-"""Callbacks the CLI installs by default (a one-line epoch summary, the prediction writer) and ``Compile``."""
+"""Callbacks the CLI installs by default (a one-line epoch summary, the prediction writer, exact resume) and
+``Compile``."""
 
 from __future__ import annotations
 
+import random
 import time
 from pathlib import Path
 
 import lightning as L
+import numpy as np
+import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 
@@ -103,3 +107,37 @@ class Compile(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         pl_module.compile(mode=self.mode, dynamic=self.dynamic, backend=self.backend)
+
+
+class ExactResume(L.Callback):
+    """Makes a resumed fit continue exactly where the checkpoint left it.
+
+    Lightning restores the weights, the optimizer and the loops, but not the random number generators; the next
+    epoch's shuffling (and dropout, and augmentation) would then draw from a freshly seeded stream, and a resumed
+    run would part from an uninterrupted one. This saves the generators' states (torch, CUDA, NumPy, Python)
+    with every checkpoint and restores them on resume, and flushes the loggers when a checkpoint is written, so
+    the logs on disk go as far as the checkpoint. (Data modules keep their own random state in their
+    ``state_dict``, which Lightning saves and restores too.) Checkpoints are taken at epoch ends, so a run killed
+    mid-epoch repeats that epoch from its start, drawing the same numbers.
+    """
+
+    def state_dict(self) -> dict:
+        numpy_state = np.random.get_state()
+        return {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": (numpy_state[0], torch.from_numpy(numpy_state[1].copy()), *numpy_state[2:]),
+            "python": random.getstate(),
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        torch.set_rng_state(state_dict["torch"])
+        if state_dict["cuda"] and torch.cuda.is_available() and len(state_dict["cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(state_dict["cuda"])
+        name, keys, *rest = state_dict["numpy"]
+        np.random.set_state((name, keys.numpy(), *rest))
+        random.setstate(state_dict["python"])
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        for logger in trainer.loggers:
+            logger.save()
