@@ -38,16 +38,28 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 import datamodules
 import zoo
 from datamodules.download import DataError
-from zoo.core.callbacks import EpochSummary, ExactResume, PredictionWriter
-from zoo.core.checkpoint import CheckpointError, class_path, config_from_checkpoint, read_checkpoint, saved_classes
+from zoo.core import pretrained
+from zoo.core.callbacks import EpochSummary, ExactResume, PredictionWriter, TrainingCurves
+from zoo.core.checkpoint import (
+    CheckpointError,
+    class_path,
+    config_from_checkpoint,
+    read_checkpoint,
+    resolve_class,
+    saved_classes,
+)
 from zoo.core.kfold import run_kfold
 from zoo.core.links import DATA_ARGS
 from zoo.core.loggers import RunLogger
+from zoo.core.pretrained import PretrainedError, config_from_weights
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = {
     "list": "print every network with its book sections, registry name, class and size (--markdown: as a table)",
     "kfold": "K-fold cross-validation: one fit per fold, then the mean figures (cli.py kfold --help)",
+    "publish": "turn a trained checkpoint into a verified weights file and its model card (cli.py publish --help)",
+    "plot": "draw the training curves of one or several runs: cli.py plot RUN_DIR [RUN_DIR ...] [--out FILE]",
+    "export": "a checkpoint or pretrained network as TorchScript or ONNX, checked against the model (--help)",
 }
 DESCRIPTION = (
     "The networks of Dive into Deep Learning on PyTorch Lightning. Besides the subcommands below: "
@@ -148,6 +160,13 @@ class ZooCLI(LightningCLI):
     """LightningCLI with the zoo's defaults, data-to-model links and checkpoint-only ``test``/``predict``."""
 
     def add_arguments_to_parser(self, parser) -> None:
+        parser.add_argument(
+            "--pretrained",
+            type=str | None,
+            default=None,
+            help="Start from a pretrained network: a published name (see python cli.py list --pretrained), a weights "
+            "file or a URL; its data module is the default data. E.g. predict --pretrained lenet-fashion-mnist",
+        )
         for arg in LINKED:
             target = f"model.init_args.{arg.model_arg}"
             parser.link_arguments(f"data.{arg.data_attr}", target, compute_fn=arg.convert, apply_on="instantiate")
@@ -160,6 +179,14 @@ class ZooCLI(LightningCLI):
         files and flags override them. ``fit --ckpt_path last`` resumes the newest run under the root folder."""
         argv = self.argv = list(sys.argv[1:] if args is None else args)
         self.resume_run: Path | None = None
+        self.pretrained_weights: dict | None = None
+        if pretrained := _flag_values(argv, "--pretrained"):
+            try:
+                defaults, self.pretrained_weights = config_from_weights(pretrained[-1])
+            except (PretrainedError, CheckpointError) as err:
+                raise UsageError(str(err)) from None
+            self.config = parser.parse_args([argv[0], "--config", json.dumps(defaults), *argv[1:]])
+            return
         ckpt_path = _ckpt_path(argv)
         if ckpt_path is None or ckpt_path in ("best", "hpc", "registry") or (ckpt_path == "last" and argv[0] != "fit"):
             return super().parse_arguments(parser, args)
@@ -190,6 +217,11 @@ class ZooCLI(LightningCLI):
             raise UsageError(f"invalid configuration: {_reason(err)}") from None
         self._check_linked_flags()
         self._check_checkpoint_class()
+        if self.pretrained_weights is not None:
+            try:
+                self.model.load_state_dict(self.pretrained_weights)
+            except RuntimeError as err:
+                raise UsageError(f"the pretrained weights do not fit this model: {str(err).splitlines()[0]}") from None
 
     def _config(self, instantiated: bool = False) -> dict:
         """This subcommand's configuration, as parsed or (`instantiated`) with its classes built."""
@@ -227,7 +259,7 @@ class ZooCLI(LightningCLI):
         checkpoint of a run (``<run>/checkpoints/X.ckpt``) logs into ``<run>/<subcommand>/``, not a new run."""
         trainer = self._config(instantiated=True)["trainer"]
         own = [c for c in trainer.get("callbacks") or [] if isinstance(c, ModelCheckpoint)]
-        callbacks = [EpochSummary(), PredictionWriter(), ExactResume()]
+        callbacks = [EpochSummary(), PredictionWriter(), ExactResume(), TrainingCurves()]
         if trainer.get("enable_checkpointing") and not own and not trainer.get("fast_dev_run"):
             name = "epoch{epoch:03d}-step{step}"  # no metric names: a "/" in them would make folders
             callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=True))
@@ -304,10 +336,120 @@ def _fit_metrics(argv: list[str]) -> dict[str, float]:
     return {name: float(value) for name, value in cli.trainer.callback_metrics.items() if value.numel() == 1}
 
 
+def _publish(argv: list[str]) -> None:
+    """``cli.py publish``: a checkpoint's weights as ``NAME-<sha256>.pt`` plus its model card (``NAME.md``).
+
+    The card records what the run measured: the fit's last logged epoch (from the run's ``metrics.csv``), a
+    ``test`` of the checkpoint on its data module's test set, and for a language model its greedy generation.
+    Published into the package folder, the weights join ``zoo.list_pretrained()``.
+    """
+    import argparse
+    import datetime
+    import platform
+
+    from zoo.core.registry import model_entries, parameter_count
+
+    parser = argparse.ArgumentParser(prog="cli.py publish", description=(_publish.__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--ckpt_path", required=True, help="the trained checkpoint")
+    parser.add_argument("--name", required=True, help="the published name, e.g. lenet-fashion-mnist")
+    parser.add_argument("--out", default=str(pretrained.PACKAGED), help="where to write (default: the package)")
+    parser.add_argument("--command", help="how the checkpoint was trained (default: the run's config.yaml)")
+    parser.add_argument("--hardware", default=platform.processor() or platform.machine(), help="where it trained")
+    parser.add_argument("--book", help="the book's figure for the same recipe, for the card")
+    parser.add_argument("--no-test", action="store_true", help="do not test the checkpoint (no data at hand)")
+    args = parser.parse_args(argv)
+    ckpt = read_checkpoint(args.ckpt_path)
+    cls = saved_classes(ckpt).get("model", "")
+    hparams = ckpt.get("hyper_parameters") or {}
+    metrics: dict[str, str] = {}
+    run_dir = _run_dir(args.ckpt_path)
+    if run_dir is not None and (run_dir / "metrics.csv").is_file():
+        import csv
+
+        rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
+        for key in rows[0] if rows else []:
+            last = [row[key] for row in rows if row[key] not in ("", None)]
+            if last and key not in ("epoch", "step"):
+                metrics[f"fit {key} (last epoch)"] = f"{float(last[-1]):.4f}"
+    if not args.no_test:
+        tested = run(["test", "--ckpt_path", args.ckpt_path])
+        metrics.update({k: f"{float(v):.4f}" for k, v in tested.trainer.callback_metrics.items() if v.numel() == 1})
+        if isinstance(tested.model, zoo.LanguageModel):
+            metrics["generated (greedy)"] = repr(tested.model.generate())
+    entries = [e for e in model_entries() if f"zoo.{e.cls.__name__}" == cls]
+    entries = [e for e in entries if all(hparams.get(k) == v for k, v in e.kwargs.items())] or entries
+    entry = max(entries, key=lambda e: len(e.kwargs), default=None)
+    data = saved_classes(ckpt).get("data")
+    data_cls = resolve_class(data) if data else None
+    hashes = ", ".join(f.known_hash for f in data_cls.remote_files()) if hasattr(data_cls, "remote_files") else ""
+    metadata = {
+        "network": entry.network if entry else cls,
+        "book": "; ".join((*entry.book.v1, *entry.book.course)) if entry else "",
+        "parameters": f"{parameter_count(entry.name):,}" if entry and not entry.kwargs.keys() - hparams.keys() else "",
+        "command": args.command or (f"python cli.py fit --config {run_dir / 'config.yaml'}" if run_dir else ""),
+        "hardware": args.hardware,
+        "date": datetime.date.today().isoformat(),
+        "metrics": metrics,
+        "data_hashes": hashes,
+        "book_figure": args.book or "",
+    }
+    path = pretrained.publish(args.ckpt_path, args.name, args.out, metadata)
+    card = path.parent / f"{args.name}.md"
+    card.write_text(pretrained.model_card(path))
+    if Path(args.out).resolve() == pretrained.PACKAGED:
+        pretrained.write_index_entry(path)
+    print(f"wrote {path}\nwrote {card}")
+
+
+def _plot(argv: list[str]) -> None:
+    """``cli.py plot RUN_DIR [RUN_DIR ...] [--out FILE]``: the runs' training curves on one figure."""
+    import argparse
+
+    from zoo.core.plotting import plot_runs
+
+    parser = argparse.ArgumentParser(prog="cli.py plot", description=(_plot.__doc__ or "").strip())
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders (lightning_logs/version_N)")
+    parser.add_argument("--out", type=Path, help="the PNG to write (default: curves.png in the run, or here)")
+    args = parser.parse_args(argv)
+    out = args.out or (args.runs[0] / "curves.png" if len(args.runs) == 1 else Path("curves.png"))
+    try:
+        print(f"wrote {plot_runs(args.runs, out)}")
+    except FileNotFoundError as err:
+        raise UsageError(str(err)) from None
+
+
+def _export(argv: list[str]) -> None:
+    """``cli.py export (--ckpt_path CKPT | --pretrained NAME) --format torchscript|onnx [--out FILE]``."""
+    import argparse
+
+    from zoo.core.export import FORMATS, export
+
+    parser = argparse.ArgumentParser(prog="cli.py export", description=(_export.__doc__ or "").strip())
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ckpt_path", help="a trained checkpoint")
+    source.add_argument("--pretrained", help="a published pretrained network, a weights file or a URL")
+    parser.add_argument("--format", choices=FORMATS, default="torchscript")
+    parser.add_argument("--out", type=Path, help="the file to write (default: next to the checkpoint, or here)")
+    args = parser.parse_args(argv)
+    if args.ckpt_path:
+        ckpt = read_checkpoint(args.ckpt_path)
+        model = resolve_class(saved_classes(ckpt)["model"]).load_from_checkpoint(args.ckpt_path, map_location="cpu")
+        stem = Path(args.ckpt_path).with_suffix("")
+    else:
+        model, stem = pretrained.load_pretrained(args.pretrained), Path(str(args.pretrained)).name.removesuffix(".pt")
+    suffix = ".pt" if args.format == "torchscript" else ".onnx"
+    out = args.out or Path(f"{stem}-{args.format}{suffix}")
+    path, error = export(model.eval(), out, args.format)
+    print(f"wrote {path} (largest difference from the model on a random input: {error:.2e})")
+
+
 def _list(argv: list[str]) -> None:
-    if set(argv) - {"--markdown"}:
-        raise UsageError("usage: cli.py list [--markdown]")
-    print(zoo.models_table(markdown="--markdown" in argv))
+    if set(argv) - {"--markdown", "--pretrained"}:
+        raise UsageError("usage: cli.py list [--markdown] [--pretrained]")
+    if "--pretrained" in argv:
+        print(pretrained.pretrained_table(markdown="--markdown" in argv))
+    else:
+        print(zoo.models_table(markdown="--markdown" in argv))
 
 
 def run(args: list[str] | None = None) -> ZooCLI | None:
@@ -327,6 +469,15 @@ def run(args: list[str] | None = None) -> ZooCLI | None:
         if argv and argv[0] == "kfold":
             run_kfold(_fit_metrics, argv[1:])
             return None
+        if argv and argv[0] == "publish":
+            _publish(argv[1:])
+            return None
+        if argv and argv[0] == "plot":
+            _plot(argv[1:])
+            return None
+        if argv and argv[0] == "export":
+            _export(argv[1:])
+            return None
         _check_names(argv)
         return ZooCLI(
             subclass_mode_model=True,
@@ -344,7 +495,7 @@ def run(args: list[str] | None = None) -> ZooCLI | None:
             file=sys.stderr,
         )
         sys.exit(128 + 15)
-    except (UsageError, DataError, CheckpointError, RuntimeError) as err:
+    except (UsageError, DataError, CheckpointError, PretrainedError, RuntimeError) as err:
         weights_do_not_fit = type(err) is RuntimeError and "Error(s) in loading state_dict" in str(err)
         if (type(err) is RuntimeError and not weights_do_not_fit) or os.environ.get("D2L_ZOO_TRACEBACK"):
             raise

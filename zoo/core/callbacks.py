@@ -141,3 +141,18 @@ class ExactResume(L.Callback):
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
         for logger in trainer.loggers:
             logger.save()
+
+
+class TrainingCurves(L.Callback):
+    """At the end of ``fit``, draws the run's curves (the book's training figure) as ``<run folder>/curves.png``
+    from its ``metrics.csv``; ``python cli.py plot RUN_DIR ...`` redraws them, several runs on one figure."""
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        log_dir = trainer.log_dir  # on every rank: it is broadcast from rank 0
+        if not trainer.is_global_zero or not log_dir or not (Path(log_dir) / "metrics.csv").is_file():
+            return
+        from .plotting import plot_runs
+
+        for logger in trainer.loggers:
+            logger.save()
+        print(f"wrote {plot_runs([Path(log_dir)], Path(log_dir) / 'curves.png')}")

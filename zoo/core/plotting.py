@@ -74,3 +74,56 @@ def save_detections(
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def read_metrics(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """A run's epoch-level metrics from its ``metrics.csv``: name -> [(epoch, value), ...] in epoch order."""
+    import csv
+
+    path = Path(run_dir) / "metrics.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} has no metrics.csv: is it a run folder (lightning_logs/version_N)?")
+    curves: dict[str, dict[int, float]] = {}
+    with open(path, newline="") as file:
+        for row in csv.DictReader(file):
+            epoch = row.get("epoch")
+            if epoch in (None, ""):
+                continue
+            for name, value in row.items():
+                if name not in ("epoch", "step") and value not in (None, "") and "/" in name:
+                    curves.setdefault(name, {})[int(float(epoch))] = float(value)
+    return {name: sorted(points.items()) for name, points in curves.items()}
+
+
+def plot_runs(run_dirs: list[Path], path: Path, labels: list[str] | None = None) -> Path:
+    """The book's training figure for one or several runs: losses on the left; accuracy, perplexity or the
+    other metrics on the right; one colour per run, one line style per split (train, val, test)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    styles = {"train": "-", "val": "--", "test": ":"}
+    labels = labels or [str(run) for run in run_dirs]
+    for i, (run, label) in enumerate(zip(run_dirs, labels)):
+        color = f"C{i % 10}"
+        for name, points in read_metrics(run).items():
+            split, metric = name.split("/", 1)
+            ax = left if metric == "loss" else right
+            epochs, values = zip(*points)
+            epochs = [e + 1 for e in epochs]  # the book counts epochs from 1
+            tag = name if len(run_dirs) == 1 else f"{label}: {name}"
+            ax.plot(epochs, values, styles.get(split, "-."), color=color if len(run_dirs) > 1 else None, label=tag)
+    for ax, title in ((left, "loss"), (right, "metrics")):
+        ax.set(xlabel="epoch", title=title)
+        if ax.lines:
+            ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    if left.lines and min(min(line.get_ydata()) for line in left.lines) > 0:
+        left.set_yscale("log")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
