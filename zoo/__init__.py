@@ -10,7 +10,6 @@ from .core import (
     Classifier,
     LanguageModel,
     Regressor,
-    ScratchSGD,
     ZooModule,
     get_model,
     list_models,
@@ -20,6 +19,8 @@ from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, W
 from .mlp import MLP, HousePriceRegression
 from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, EdgeDetector, GoogLeNet, LeNet, NiN, ResNet
 from .rnn import RNNLM, SineMLP
+from . import optim
+from .optim import ScratchSGD, Yogi
 from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
 
 __all__ = [
@@ -50,9 +51,11 @@ __all__ = [
     "SineMLP",
     "SoftmaxRegression",
     "WeightDecay",
+    "Yogi",
     "ZooModule",
     "get_model",
     "get_model_entry",
     "list_models",
     "models_table",
+    "optim",
 ]
