@@ -30,9 +30,10 @@ import lightning as L
 import torch
 import yaml
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI, LRSchedulerTypeTuple
 from lightning.pytorch.loggers import CSVLogger
+from torch.optim import Optimizer
 
 import datamodules
 import zoo
@@ -41,11 +42,13 @@ from zoo.core.callbacks import EpochSummary, PredictionWriter
 from zoo.core.checkpoint import CheckpointError, class_path, config_from_checkpoint, read_checkpoint, saved_classes
 from zoo.core.kfold import run_kfold
 from zoo.core.links import DATA_ARGS
+from zoo.core.optimizers import check_hyperparameters, instantiate
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = {
     "list": "print every network with its book sections, registry name, class and size (--markdown: as a table)",
     "kfold": "K-fold cross-validation: one fit per fold, then the mean figures (cli.py kfold --help)",
+    "trajectories": "draw optimizers' paths on the book's 2-D objectives as contour plots (cli.py trajectories --help)",
 }
 DESCRIPTION = (
     "The networks of Dive into Deep Learning on PyTorch Lightning. Besides the subcommands below: "
@@ -140,9 +143,20 @@ def _run_dir(ckpt_path: str) -> Path | None:
 
 
 class ZooCLI(LightningCLI):
-    """LightningCLI with the zoo's defaults, data-to-model links and checkpoint-only ``test``/``predict``."""
+    """LightningCLI with the zoo's defaults, data-to-model links and checkpoint-only ``test``/``predict``.
+
+    ``--optimizer CLASS`` and ``--lr_scheduler CLASS`` are LightningCLI's own arguments, but the optimizer is built
+    by the model (:meth:`zoo.core.base.ZooModule.use_cli_optimizers`) when training starts, over its parameter
+    groups, rather than by LightningCLI from ``model.parameters()`` at instantiation: layers built from the data
+    after ``setup`` and parameter groups with their own options then train with it too.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, auto_configure_optimizers=False, **kwargs)  # the arguments are added below
 
     def add_arguments_to_parser(self, parser) -> None:
+        parser.add_optimizer_args((Optimizer,))  # --optimizer CLASS --optimizer.lr ..., as LightningCLI's
+        parser.add_lr_scheduler_args(LRSchedulerTypeTuple)
         for arg in LINKED:
             target = f"model.init_args.{arg.model_arg}"
             parser.link_arguments(f"data.{arg.data_attr}", target, compute_fn=arg.convert, apply_on="instantiate")
@@ -172,6 +186,7 @@ class ZooCLI(LightningCLI):
             raise UsageError(f"invalid configuration: {_reason(err)}") from None
         self._check_linked_flags()
         self._check_checkpoint_class()
+        self._hand_cli_optimizers_to_model()
 
     def _config(self, instantiated: bool = False) -> dict:
         """This subcommand's configuration, as parsed or (`instantiated`) with its classes built."""
@@ -191,6 +206,41 @@ class ZooCLI(LightningCLI):
                     f"--model.{arg.model_arg} {given} contradicts the data: {type(self.datamodule).__name__} has "
                     f"{arg.data_attr} {used}, and the model takes it from there; drop the flag"
                 )
+
+    def _cli_optimizers(self) -> dict[str, dict]:
+        """``--optimizer`` / ``--lr_scheduler`` as ``{"class_path": ..., "init_args": {...}}``, those given."""
+        config = self._config(instantiated=True)
+        found = {}
+        for key in ("optimizer", "lr_scheduler"):
+            value = config.get(key)
+            if value:
+                found[key] = value.as_dict() if hasattr(value, "as_dict") else dict(value)
+        return found
+
+    def _hand_cli_optimizers_to_model(self) -> None:
+        """Check ``--optimizer``/``--lr_scheduler`` now (one clear error), and have the model build them."""
+        given = self._cli_optimizers()
+        if not given:
+            return
+        if not isinstance(self.model, zoo.ZooModule):
+            raise UsageError(f"--optimizer and --lr_scheduler need a zoo network, not a {type(self.model).__name__}")
+        if "lr_scheduler" in given and self.model.hparams.get("lr_scheduler"):
+            raise UsageError(
+                f"two schedules: --lr_scheduler {given['lr_scheduler']['class_path']} and the model's lr_scheduler "
+                f"{self.model.hparams.lr_scheduler!r}; give one (--model.lr_scheduler null drops the model's)"
+            )
+        try:  # build them once on a dummy parameter, so a bad value fails here and not when training starts
+            if "optimizer" in given:
+                check_hyperparameters("--optimizer", **given["optimizer"].get("init_args") or {})
+                optimizer = instantiate([torch.nn.Parameter(torch.zeros(1))], given["optimizer"])
+            else:
+                optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+            if "lr_scheduler" in given:
+                check_hyperparameters("--lr_scheduler", **given["lr_scheduler"].get("init_args") or {})
+                instantiate(optimizer, given["lr_scheduler"])
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"invalid configuration: {err}") from None
+        self.model.use_cli_optimizers(given.get("optimizer"), given.get("lr_scheduler"))
 
     def _check_checkpoint_class(self) -> None:
         ckpt_path = self._config().get("ckpt_path")
@@ -213,6 +263,10 @@ class ZooCLI(LightningCLI):
         if trainer.get("enable_checkpointing") and not own and not trainer.get("fast_dev_run"):
             name = "epoch{epoch:03d}-step{step}"  # no metric names: a "/" in them would make folders
             callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=True))
+        scheduled = "lr_scheduler" in self._cli_optimizers() or getattr(self.model, "hparams", {}).get("lr_scheduler")
+        monitors = [c for c in trainer.get("callbacks") or [] if isinstance(c, LearningRateMonitor)]
+        if self.subcommand == "fit" and scheduled and trainer.get("logger") and not monitors:
+            callbacks.append(LearningRateMonitor(logging_interval="epoch"))  # lr-<Optimizer> per epoch
         self.trainer_defaults["callbacks"] = callbacks
         ckpt_path = self._config().get("ckpt_path")
         logger = trainer.get("logger")
