@@ -1,4 +1,4 @@
-"""d2l-zoo's command line: ``python cli.py fit|validate|test|predict``, plus ``list`` and ``kfold``.
+"""d2l-zoo's command line: ``python cli.py fit|validate|test|predict``, plus ``list``, ``kfold`` and ``trajectories``.
 
 Examples::
 
@@ -8,6 +8,9 @@ Examples::
     python cli.py predict --ckpt_path lightning_logs/version_0/checkpoints/last.ckpt
     python cli.py list                                                    # every network, with its book section
     python cli.py kfold --config configs/mlp/kaggle_house.yaml --k 5      # K-fold cross-validation
+    python cli.py fit --config configs/optim/airfoil_adam.yaml --model.optimizer yogi-scratch  # an optimizer by name
+    python cli.py fit --config configs/convnets/lenet.yaml --optimizer zoo.optim.Yogi --optimizer.lr 0.01
+    python cli.py trajectories --optimizer adam-scratch                   # its path on the book's 2-D objective
 
 ``--model`` and ``--data`` take any zoo network and data module by class name. What the data module
 knows (classes, input channels and features, the vocabulary) is linked to the model's arguments
@@ -43,6 +46,7 @@ from zoo.core.checkpoint import CheckpointError, class_path, config_from_checkpo
 from zoo.core.kfold import run_kfold
 from zoo.core.links import DATA_ARGS
 from zoo.core.optimizers import check_hyperparameters, instantiate
+from zoo.optim.trajectories import run_trajectories
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = {
@@ -331,6 +335,12 @@ def run(args: list[str] | None = None) -> ZooCLI | None:
             return None
         if argv and argv[0] == "kfold":
             run_kfold(_fit_metrics, argv[1:])
+            return None
+        if argv and argv[0] == "trajectories":
+            try:
+                run_trajectories(argv[1:])
+            except ValueError as err:  # an unknown optimizer, a bad hyperparameter
+                raise UsageError(str(err)) from None
             return None
         _check_names(argv)
         return ZooCLI(

@@ -94,6 +94,9 @@ def fixture_flags(path, request, tmp_path) -> list[str]:
     if data == "datamodules.KaggleHouse":
         request.getfixturevalue("tiny_house")
         return ["--data.batch_size", "8"]
+    if data == "datamodules.Airfoil":
+        request.getfixturevalue("tiny_airfoil")
+        return []
     if data == "datamodules.CSVTable":
         return ["--data.path", str(write_diabetes(tmp_path / "diabetes.csv.gz"))]
     return []  # generated data, or The Time Machine that ships with the package
