@@ -119,12 +119,48 @@ def _check_class_name(value: str, kind: str, base: type, package) -> None:
     raise UsageError(f"unknown {kind} {value!r}.{hint} Known: {', '.join(known)}{more}")
 
 
+def _optimizer_classes(base: type | tuple[type, ...]) -> list[str]:
+    """The optimizer (or schedule) classes of torch and of the zoo's optimization chapter, by dotted path."""
+    found = []
+    for module in (torch.optim, torch.optim.lr_scheduler, zoo.optim):
+        for name in getattr(module, "__all__", dir(module)):
+            obj = getattr(module, name, None)
+            if inspect.isclass(obj) and issubclass(obj, base) and obj not in (Optimizer, *LRSchedulerTypeTuple):
+                found.append(f"{module.__name__}.{name}")
+    return sorted(set(found))
+
+
+def _check_optimizer_class(value: str, flag: str, base: type | tuple[type, ...]) -> None:
+    """An unknown ``--optimizer``/``--lr_scheduler`` class is one error naming the known ones."""
+    if value.lstrip().startswith("{"):
+        return
+    known = _optimizer_classes(base)
+    names = {path.rpartition(".")[2] for path in known} | {cls.__name__ for b in base for cls in _subclasses(b)}
+    module, _, name = value.rpartition(".")
+    if value in names or value in known:
+        return
+    if module:
+        try:
+            if inspect.isclass(getattr(__import__(module, fromlist=[name]), name)):
+                return
+        except (ImportError, AttributeError):
+            pass
+    close = difflib.get_close_matches(name, sorted(names), n=3)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    by_name = "--model.optimizer NAME" if flag == "--optimizer" else "--model.lr_scheduler NAME"
+    raise UsageError(f"unknown {flag} class {value!r}.{hint} Known: {', '.join(known)} (or by name: {by_name})")
+
+
 def _check_names(argv: list[str]) -> None:
-    """``--model``/``--data`` values and the class paths in ``--config`` files must name existing classes."""
+    """``--model``/``--data``/``--optimizer``/``--lr_scheduler`` values and the class paths in ``--config`` files
+    must name existing classes."""
     kinds = (("model", L.LightningModule, zoo), ("data", L.LightningDataModule, datamodules))
     for kind, base, package in kinds:
         for value in _flag_values(argv, f"--{kind}"):
             _check_class_name(value, kind, base, package)
+    for flag, base in (("--optimizer", (Optimizer,)), ("--lr_scheduler", LRSchedulerTypeTuple)):
+        for value in _flag_values(argv, flag):
+            _check_optimizer_class(value, flag, base)
     for path in _flag_values(argv, "--config"):
         if not Path(path).is_file():
             continue  # jsonargparse reports it (or it is an inline config)

@@ -417,6 +417,15 @@ def test_optimizer_and_schedule_reach_the_model_and_come_back_on_resume(route, t
     assert "test/loss" in cli.trainer.callback_metrics
 
 
+def test_lightnings_schedule_flag_schedules_the_models_own_optimizer(tiny_airfoil, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    schedule = ["--lr_scheduler", "torch.optim.lr_scheduler.StepLR", "--lr_scheduler.step_size", "1"]
+    cli = run("fit", "--config", config("airfoil_adam"), *schedule, "--lr_scheduler.gamma", "0.5", *FAST)
+    assert type(cli.trainer.optimizers[0]) is zoo.optim.ScratchAdam
+    rates = [float(r["lr-ScratchAdam"]) for r in metrics_rows(last_run(tmp_path)) if r.get("lr-ScratchAdam")]
+    assert rates == pytest.approx([0.01, 0.005])
+
+
 def test_lightnings_optimizer_flag_takes_any_torch_optimizer_over_the_models_parameter_groups(
     tiny_house, tmp_path, monkeypatch
 ):
@@ -441,6 +450,8 @@ def test_lightnings_optimizer_flag_takes_any_torch_optimizer_over_the_models_par
         (["--optimizer", "zoo.optim.Yogi", "--optimizer.betas", "[0.9, 1.0]"], "betas must be two numbers in [0, 1)"),
         (["--model.optimizer", "adam-scratch", "--model.optimizer_args", '{"betas": [0.9, 1.0]}'], "betas must be"),
         (["--model.optimizer", "lbfgs"], "unknown optimizer 'lbfgs'; known: sgd (torch.optim.SGD)"),
+        (["--optimizer", "Yogii"], "unknown --optimizer class 'Yogii'. Did you mean Yogi? Known: torch.optim.ASGD"),
+        (["--lr_scheduler", "zoo.optim.Cosine"], "Known: torch.optim.lr_scheduler.ChainedScheduler"),
         (["--model.lr", "-0.5"], "lr must be a positive number, got -0.5"),
         (["--lr_scheduler", "zoo.optim.CosineScheduler", "--lr_scheduler.max_update", "0"], "max_update must be"),
         (
