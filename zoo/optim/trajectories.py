@@ -57,6 +57,7 @@ class Run:
     args: dict = field(default_factory=dict)
     noise: float = 0.0
     book: str = ""
+    changed: bool = False  # settings given on the command line
 
 
 _GD = Run("ill-conditioned", 0.4, book="11.6 / 12.6 Momentum, gradient descent at eta 0.4: x1 -0.943467, x2 -0.000073")
@@ -140,7 +141,7 @@ def _describe(name: str, run: Run, sep: str = ", ") -> str:
     parts += [f"{k} {v}" for k, v in run.args.items()]
     if run.noise:
         parts.append(f"gradient noise N(0, {run.noise:g}^2)")
-    source = "the book's run" if run.book else "not a book run"
+    source = "settings given" if run.changed else "the book's run" if run.book else "not a book run"
     return f"{name}: {OBJECTIVES[run.objective].formula}{sep}{', '.join(parts)}, {run.steps} steps ({source})"
 
 
@@ -193,7 +194,7 @@ def run_trajectories(argv: Sequence[str]) -> dict[str, list[tuple[float, float]]
         if name not in OPTIMIZERS:
             make_optimizer(name, [], 1.0)  # the table's error, listing the known names
         base = BOOK_RUNS.get(name, Run("ill-conditioned", 0.1))
-        run = Run(**{**base.__dict__, **overrides, "book": base.book if not overrides else ""})
+        run = Run(**{**base.__dict__, **overrides, "changed": bool(overrides)})
         points = trajectory(name, run, args.seed)
         png = plot_trajectory(points, run, _describe(name, run, "\n"), Path(args.out) / f"{name}.png")
         x1, x2 = points[-1]
