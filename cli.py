@@ -1,4 +1,4 @@
-"""d2l-zoo's command line: ``python cli.py fit|validate|test|predict``, plus ``list`` and ``kfold``.
+"""d2l-zoo's command line: ``python cli.py fit|validate|test|predict``, plus ``list``, ``kfold`` and ``trajectories``.
 
 Examples::
 
@@ -8,6 +8,9 @@ Examples::
     python cli.py predict --ckpt_path lightning_logs/version_0/checkpoints/last.ckpt
     python cli.py list                                                    # every network, with its book section
     python cli.py kfold --config configs/mlp/kaggle_house.yaml --k 5      # K-fold cross-validation
+    python cli.py fit --config configs/optim/airfoil_adam.yaml --model.optimizer yogi-scratch  # an optimizer by name
+    python cli.py fit --config configs/convnets/lenet.yaml --optimizer zoo.optim.Yogi --optimizer.lr 0.01
+    python cli.py trajectories --optimizer adam-scratch                   # its path on the book's 2-D objective
 
 ``--model`` and ``--data`` take any zoo network and data module by class name. What the data module
 knows (classes, input channels and features, the vocabulary) is linked to the model's arguments
@@ -30,10 +33,11 @@ import lightning as L
 import torch
 import yaml
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI, LRSchedulerTypeTuple
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
+from torch.optim import Optimizer
 
 import datamodules
 import zoo
@@ -51,7 +55,9 @@ from zoo.core.checkpoint import (
 from zoo.core.kfold import run_kfold
 from zoo.core.links import DATA_ARGS
 from zoo.core.loggers import RunLogger
+from zoo.core.optimizers import check_hyperparameters, instantiate
 from zoo.core.pretrained import PretrainedError, config_from_weights
+from zoo.optim.trajectories import run_trajectories
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = {
@@ -60,6 +66,7 @@ EXTRA_COMMANDS = {
     "publish": "turn a trained checkpoint into a verified weights file and its model card (cli.py publish --help)",
     "plot": "draw the training curves of one or several runs: cli.py plot RUN_DIR [RUN_DIR ...] [--out FILE]",
     "export": "a checkpoint or pretrained network as TorchScript or ONNX, checked against the model (--help)",
+    "trajectories": "draw optimizers' paths on the book's 2-D objectives as contour plots (cli.py trajectories --help)",
 }
 DESCRIPTION = (
     "The networks of Dive into Deep Learning on PyTorch Lightning. Besides the subcommands below: "
@@ -129,12 +136,48 @@ def _check_class_name(value: str, kind: str, base: type, package) -> None:
     raise UsageError(f"unknown {kind} {value!r}.{hint} Known: {', '.join(known)}{more}")
 
 
+def _optimizer_classes(base: type | tuple[type, ...]) -> list[str]:
+    """The optimizer (or schedule) classes of torch and of the zoo's optimization chapter, by dotted path."""
+    found = []
+    for module in (torch.optim, torch.optim.lr_scheduler, zoo.optim):
+        for name in getattr(module, "__all__", dir(module)):
+            obj = getattr(module, name, None)
+            if inspect.isclass(obj) and issubclass(obj, base) and obj not in (Optimizer, *LRSchedulerTypeTuple):
+                found.append(f"{module.__name__}.{name}")
+    return sorted(set(found))
+
+
+def _check_optimizer_class(value: str, flag: str, base: type | tuple[type, ...]) -> None:
+    """An unknown ``--optimizer``/``--lr_scheduler`` class is one error naming the known ones."""
+    if value.lstrip().startswith("{"):
+        return
+    known = _optimizer_classes(base)
+    names = {path.rpartition(".")[2] for path in known} | {cls.__name__ for b in base for cls in _subclasses(b)}
+    module, _, name = value.rpartition(".")
+    if value in names or value in known:
+        return
+    if module:
+        try:
+            if inspect.isclass(getattr(__import__(module, fromlist=[name]), name)):
+                return
+        except (ImportError, AttributeError):
+            pass
+    close = difflib.get_close_matches(name, sorted(names), n=3)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    by_name = "--model.optimizer NAME" if flag == "--optimizer" else "--model.lr_scheduler NAME"
+    raise UsageError(f"unknown {flag} class {value!r}.{hint} Known: {', '.join(known)} (or by name: {by_name})")
+
+
 def _check_names(argv: list[str]) -> None:
-    """``--model``/``--data`` values and the class paths in ``--config`` files must name existing classes."""
+    """``--model``/``--data``/``--optimizer``/``--lr_scheduler`` values and the class paths in ``--config`` files
+    must name existing classes."""
     kinds = (("model", L.LightningModule, zoo), ("data", L.LightningDataModule, datamodules))
     for kind, base, package in kinds:
         for value in _flag_values(argv, f"--{kind}"):
             _check_class_name(value, kind, base, package)
+    for flag, base in (("--optimizer", (Optimizer,)), ("--lr_scheduler", LRSchedulerTypeTuple)):
+        for value in _flag_values(argv, flag):
+            _check_optimizer_class(value, flag, base)
     for path in _flag_values(argv, "--config"):
         if not Path(path).is_file():
             continue  # jsonargparse reports it (or it is an inline config)
@@ -157,7 +200,16 @@ def _run_dir(ckpt_path: str) -> Path | None:
 
 
 class ZooCLI(LightningCLI):
-    """LightningCLI with the zoo's defaults, data-to-model links and checkpoint-only ``test``/``predict``."""
+    """LightningCLI with the zoo's defaults, data-to-model links and checkpoint-only ``test``/``predict``.
+
+    ``--optimizer CLASS`` and ``--lr_scheduler CLASS`` are LightningCLI's own arguments, but the optimizer is built
+    by the model (:meth:`zoo.core.base.ZooModule.use_cli_optimizers`) when training starts, over its parameter
+    groups, rather than by LightningCLI from ``model.parameters()`` at instantiation: layers built from the data
+    after ``setup`` and parameter groups with their own options then train with it too.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, auto_configure_optimizers=False, **kwargs)  # the arguments are added below
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument(
@@ -167,6 +219,8 @@ class ZooCLI(LightningCLI):
             help="Start from a pretrained network: a published name (see python cli.py list --pretrained), a weights "
             "file or a URL; its data module is the default data. E.g. predict --pretrained lenet-fashion-mnist",
         )
+        parser.add_optimizer_args((Optimizer,))  # --optimizer CLASS --optimizer.lr ..., as LightningCLI's
+        parser.add_lr_scheduler_args(LRSchedulerTypeTuple)
         for arg in LINKED:
             target = f"model.init_args.{arg.model_arg}"
             parser.link_arguments(f"data.{arg.data_attr}", target, compute_fn=arg.convert, apply_on="instantiate")
@@ -222,6 +276,7 @@ class ZooCLI(LightningCLI):
                 self.model.load_state_dict(self.pretrained_weights)
             except RuntimeError as err:
                 raise UsageError(f"the pretrained weights do not fit this model: {str(err).splitlines()[0]}") from None
+        self._hand_cli_optimizers_to_model()
 
     def _config(self, instantiated: bool = False) -> dict:
         """This subcommand's configuration, as parsed or (`instantiated`) with its classes built."""
@@ -241,6 +296,41 @@ class ZooCLI(LightningCLI):
                     f"--model.{arg.model_arg} {given} contradicts the data: {type(self.datamodule).__name__} has "
                     f"{arg.data_attr} {used}, and the model takes it from there; drop the flag"
                 )
+
+    def _cli_optimizers(self) -> dict[str, dict]:
+        """``--optimizer`` / ``--lr_scheduler`` as ``{"class_path": ..., "init_args": {...}}``, those given."""
+        config = self._config(instantiated=True)
+        found = {}
+        for key in ("optimizer", "lr_scheduler"):
+            value = config.get(key)
+            if value:
+                found[key] = value.as_dict() if hasattr(value, "as_dict") else dict(value)
+        return found
+
+    def _hand_cli_optimizers_to_model(self) -> None:
+        """Check ``--optimizer``/``--lr_scheduler`` now (one clear error), and have the model build them."""
+        given = self._cli_optimizers()
+        if not given:
+            return
+        if not isinstance(self.model, zoo.ZooModule):
+            raise UsageError(f"--optimizer and --lr_scheduler need a zoo network, not a {type(self.model).__name__}")
+        if "lr_scheduler" in given and self.model.hparams.get("lr_scheduler"):
+            raise UsageError(
+                f"two schedules: --lr_scheduler {given['lr_scheduler']['class_path']} and the model's lr_scheduler "
+                f"{self.model.hparams.lr_scheduler!r}; give one (--model.lr_scheduler null drops the model's)"
+            )
+        try:  # build them once on a dummy parameter, so a bad value fails here and not when training starts
+            if "optimizer" in given:
+                check_hyperparameters("--optimizer", **given["optimizer"].get("init_args") or {})
+                optimizer = instantiate([torch.nn.Parameter(torch.zeros(1))], given["optimizer"])
+            else:
+                optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+            if "lr_scheduler" in given:
+                check_hyperparameters("--lr_scheduler", **given["lr_scheduler"].get("init_args") or {})
+                instantiate(optimizer, given["lr_scheduler"])
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"invalid configuration: {err}") from None
+        self.model.use_cli_optimizers(given.get("optimizer"), given.get("lr_scheduler"))
 
     def _check_checkpoint_class(self) -> None:
         ckpt_path = self._config().get("ckpt_path")
@@ -263,6 +353,10 @@ class ZooCLI(LightningCLI):
         if trainer.get("enable_checkpointing") and not own and not trainer.get("fast_dev_run"):
             name = "epoch{epoch:03d}-step{step}"  # no metric names: a "/" in them would make folders
             callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=True))
+        scheduled = "lr_scheduler" in self._cli_optimizers() or getattr(self.model, "hparams", {}).get("lr_scheduler")
+        monitors = [c for c in trainer.get("callbacks") or [] if isinstance(c, LearningRateMonitor)]
+        if self.subcommand == "fit" and scheduled and trainer.get("logger") and not monitors:
+            callbacks.append(LearningRateMonitor(logging_interval="epoch"))  # lr-<Optimizer> per epoch
         self.trainer_defaults["callbacks"] = callbacks
         ckpt_path = self._config().get("ckpt_path")
         logger = trainer.get("logger")
@@ -477,6 +571,12 @@ def run(args: list[str] | None = None) -> ZooCLI | None:
             return None
         if argv and argv[0] == "export":
             _export(argv[1:])
+            return None
+        if argv and argv[0] == "trajectories":
+            try:
+                run_trajectories(argv[1:])
+            except ValueError as err:  # an unknown optimizer, a bad hyperparameter
+                raise UsageError(str(err)) from None
             return None
         _check_names(argv)
         return ZooCLI(

@@ -6,13 +6,14 @@ from .batching import TensorBatches, split_off
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
 from .images import MNIST, Bananas, FashionMNIST, read_idx
 from .synthetic import EdgeImage, PolynomialData, SineSequence, SyntheticRegression, polynomial_features
-from .tables import CSVTable, KaggleHouse, get_k_fold_data
+from .tables import Airfoil, CSVTable, KaggleHouse, get_k_fold_data
 from .text import TimeMachine
 from .vocab import Vocab, tokenize
 
 __all__ = [
     "DATA_ENV",
     "MNIST",
+    "Airfoil",
     "Bananas",
     "CSVTable",
     "DataError",

@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from datamodules import MNIST, Bananas, FashionMNIST, KaggleHouse, RemoteFile
+from datamodules import MNIST, Airfoil, Bananas, FashionMNIST, KaggleHouse, RemoteFile
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -119,6 +119,32 @@ def tiny_house(tmp_path, monkeypatch):
     paths = write_house_csvs(data_dir / KaggleHouse.folder_name)
     files = tuple(RemoteFile(p.name, f"https://example.invalid/{p.name}", f"sha1:{sha1(p)}") for p in paths)
     monkeypatch.setattr(KaggleHouse, "files", files)
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir
+
+
+def write_airfoil(path: Path, n: int = 60, seed: int = 0) -> Path:
+    """The data hub's airfoil_self_noise.dat format: tab-separated, CRLF, no header, five features then a label
+    that is linear in them plus noise."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack(
+        [rng.choice([800, 1000, 2000, 4000], n), rng.uniform(0, 20, n), rng.choice([0.0254, 0.1524, 0.3048], n)]
+        + [rng.choice([31.7, 71.3], n), rng.uniform(0.0004, 0.05, n)]
+    )
+    y = 130 - 0.001 * X[:, 0] - 0.3 * X[:, 1] - 20 * X[:, 2] + 0.05 * X[:, 3] - 100 * X[:, 4] + rng.normal(0, 1, n)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = ["\t".join(f"{v:g}" for v in row) for row in np.column_stack([X, y.round(3)])]
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode())
+    return path
+
+
+@pytest.fixture
+def tiny_airfoil(tmp_path, monkeypatch):
+    """A data folder with a tiny ``airfoil/airfoil_self_noise.dat``; its own SHA-1 replaces the published one."""
+    data_dir = tmp_path / "data"
+    path = write_airfoil(data_dir / Airfoil.folder_name / "airfoil_self_noise.dat")
+    files = (RemoteFile(path.name, f"https://example.invalid/{path.name}", f"sha1:{sha1(path)}"),)
+    monkeypatch.setattr(Airfoil, "files", files)
     monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
     return data_dir
 

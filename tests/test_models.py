@@ -126,12 +126,12 @@ def test_book_initialisation():
     "build, message",
     [
         (lambda: MLP(impl="fast"), "impl"),
-        (lambda: LeNet(optimizer="rmsprop"), "optimizer"),
+        (lambda: LeNet(optimizer="lbfgs"), "unknown optimizer 'lbfgs'; known: sgd"),
         (lambda: SoftmaxRegression(lr=-1), "lr"),
         (lambda: MLP(num_hiddens=[256, 256], dropouts=[0.5]), "one dropout per hidden layer"),
         (lambda: MLP(dropouts=[1.5]), "dropout"),
         (lambda: LeNet(num_classes=1), "num_classes"),
-        (lambda: LinearRegression(optimizer="sgd-scratch", weight_decay=0.1), "sgd-scratch"),
+        (lambda: LinearRegression(optimizer="adam-scratch", momentum=0.9), "'adam-scratch' has no momentum"),
     ],
 )
 def test_bad_hyperparameters_raise_clear_errors(build, message):

@@ -103,6 +103,9 @@ def fixture_flags(path, request, tmp_path) -> list[str]:
     if data == "datamodules.Bananas":
         request.getfixturevalue("tiny_bananas")  # 256x256 images, as the recipe's
         return ["--data.batch_size", "4"]
+    if data == "datamodules.Airfoil":
+        request.getfixturevalue("tiny_airfoil")
+        return []
     if data == "datamodules.CSVTable":
         return ["--data.path", str(write_diabetes(tmp_path / "diabetes.csv.gz"))]
     if data == "datamodules.EdgeImage":

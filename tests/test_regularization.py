@@ -173,7 +173,6 @@ def test_weight_decay_checkpoint_round_trip(tmp_path):
     [
         ({"lambd": -1.0}, "lambd"),
         ({"weight_decay": 3.0}, "lambd, not weight_decay"),
-        ({"impl": "concise", "optimizer": "sgd-scratch"}, "optimizer=sgd or adam"),
     ],
 )
 def test_weight_decay_bad_hyperparameters(kwargs, message):

@@ -10,7 +10,6 @@ from .core import (
     Classifier,
     LanguageModel,
     Regressor,
-    ScratchSGD,
     ZooModule,
     get_model,
     list_models,
@@ -20,6 +19,8 @@ from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, W
 from .mlp import MLP, HousePriceRegression
 from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, EdgeDetector, GoogLeNet, LeNet, NiN, ResNet
 from .rnn import RNNLM, SineMLP
+from . import optim
+from .optim import ScratchSGD, Yogi
 from .vision import TinySSD
 from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
 from .core.detection import Detector  # after the vision chapter, whose anchors it uses
@@ -54,9 +55,11 @@ __all__ = [
     "SoftmaxRegression",
     "TinySSD",
     "WeightDecay",
+    "Yogi",
     "ZooModule",
     "get_model",
     "get_model_entry",
     "list_models",
     "models_table",
+    "optim",
 ]

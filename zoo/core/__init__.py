@@ -7,11 +7,12 @@ boxes, so ``zoo/__init__`` imports it after ``zoo.vision`` (``zoo.Detector``).""
 from .base import BinaryClassifier, Classifier, Regressor, ZooModule
 from .callbacks import Compile, EpochSummary, PredictionWriter
 from .language_model import LanguageModel
-from .optimizers import OPTIMIZERS, ScratchSGD
+from .optimizers import OPTIMIZERS, SCHEDULERS
 from .registry import Book, ModelEntry, get_model, list_models, register_model
 
 __all__ = [
     "OPTIMIZERS",
+    "SCHEDULERS",
     "BinaryClassifier",
     "Book",
     "Classifier",
@@ -21,7 +22,6 @@ __all__ = [
     "ModelEntry",
     "PredictionWriter",
     "Regressor",
-    "ScratchSGD",
     "ZooModule",
     "get_model",
     "list_models",

@@ -16,30 +16,50 @@ from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
 from .checkpoint import class_path
 from .links import data_arg, data_facts, init_arguments
-from .optimizers import check_optimizer, make_optimizer
+from .optimizers import check_optimizer, check_scheduler, instantiate, make_optimizer, make_scheduler
 
 
 class ZooModule(L.LightningModule):
-    """Hyperparameters saved for checkpoints, the book's optimizers, data facts, and a throughput unit.
+    """Hyperparameters saved for checkpoints, the book's optimizers and schedules, data facts, and a throughput unit.
 
     Args:
         lr: learning rate.
-        optimizer: ``sgd`` (``torch.optim.SGD``), ``sgd-scratch`` (the book's hand-written SGD) or
-            ``adam``; the table is :data:`zoo.core.optimizers.OPTIMIZERS`.
+        optimizer: the optimizer by name: torch's ``sgd``, ``adam``, ``adamw``, ``adagrad``, ``rmsprop``,
+            ``adadelta``, or the book's scratch versions ``sgd-scratch``, ``momentum-scratch``, ``nesterov-scratch``,
+            ``adagrad-scratch``, ``rmsprop-scratch``, ``adadelta-scratch``, ``adam-scratch``, ``yogi-scratch``
+            (:mod:`zoo.optim`); the table is :data:`zoo.core.optimizers.OPTIMIZERS`.
         weight_decay: L2 penalty handed to the optimizer.
-        momentum: SGD momentum.
+        momentum: momentum (of ``sgd``, ``rmsprop``, ``momentum-scratch``, ``nesterov-scratch``).
+        optimizer_args: the optimizer's own hyperparameters, e.g. ``{"betas": [0.9, 0.99], "eps": 1e-8}``.
+        lr_scheduler: a learning-rate schedule by name, stepped every epoch: ``square-root``, ``factor``,
+            ``multi-factor`` or ``cosine`` (the book's, :mod:`zoo.optim.schedulers`); None keeps lr constant.
+        lr_scheduler_args: the schedule's arguments, e.g. ``{"max_update": 20, "final_lr": 0.01}``.
     """
 
     throughput_unit = "examples"  # what EpochSummary counts per second: "examples" or "tokens"
 
-    def __init__(self, lr: float = 0.1, optimizer: str = "sgd", weight_decay: float = 0.0, momentum: float = 0.0):
+    def __init__(
+        self,
+        lr: float = 0.1,
+        optimizer: str = "sgd",
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        optimizer_args: dict | None = None,
+        lr_scheduler: str | None = None,
+        lr_scheduler_args: dict | None = None,
+    ):
         super().__init__()
-        check_optimizer(optimizer, lr, weight_decay=weight_decay, momentum=momentum)
+        check_optimizer(optimizer, lr, optimizer_args, weight_decay=weight_decay, momentum=momentum)
+        if lr_scheduler is not None:
+            check_scheduler(lr_scheduler, lr_scheduler_args)
+        elif lr_scheduler_args:
+            raise ValueError(f"lr_scheduler_args {lr_scheduler_args} given without an lr_scheduler")
         self.save_hyperparameters()  # collects the arguments of every __init__ up the class chain
         # LightningCLI's instantiator also records data links whose target this class does not take: drop them
         accepted = init_arguments(type(self))
         for key in [k for k in self.hparams if not k.startswith("_") and k not in accepted]:
             del self._hparams[key], self._hparams_initial[key]
+        self.cli_optimizers: dict = {}  # set by use_cli_optimizers: LightningCLI's --optimizer/--lr_scheduler
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Most networks keep their layers in ``self.net``; the others define their own forward."""
@@ -51,11 +71,38 @@ class ZooModule(L.LightningModule):
         """What the optimizer updates: every parameter, or parameter groups with their own options."""
         return list(self.parameters())
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def use_cli_optimizers(self, optimizer: dict | None = None, lr_scheduler: dict | None = None) -> None:
+        """Build the optimizer and/or schedule from LightningCLI's ``--optimizer``/``--lr_scheduler`` (each a
+        ``{"class_path": ..., "init_args": ...}``) instead of this model's own; ``cli.py`` calls it.
+
+        They are built in :meth:`configure_optimizers`, over :meth:`parameter_groups`, so they see layers built
+        late and parameter groups; the checkpoint records them (``checkpoint["zoo"]``).
+        """
+        self.cli_optimizers = {k: v for k, v in (("optimizer", optimizer), ("lr_scheduler", lr_scheduler)) if v}
+
+    def configure_optimizers(self):
         hp = self.hparams
-        return make_optimizer(
-            hp.optimizer, self.parameter_groups(), hp.lr, weight_decay=hp.weight_decay, momentum=hp.momentum
-        )
+        if "optimizer" in self.cli_optimizers:
+            optimizer = instantiate(self.parameter_groups(), self.cli_optimizers["optimizer"])
+        else:
+            optimizer = make_optimizer(
+                hp.optimizer,
+                self.parameter_groups(),
+                hp.lr,
+                hp.get("optimizer_args"),
+                weight_decay=hp.weight_decay,
+                momentum=hp.momentum,
+            )
+        if "lr_scheduler" in self.cli_optimizers:
+            scheduler = instantiate(optimizer, self.cli_optimizers["lr_scheduler"])
+        elif hp.get("lr_scheduler"):
+            scheduler = make_scheduler(hp.lr_scheduler, optimizer, hp.get("lr_scheduler_args"))
+        else:
+            return optimizer
+        schedule = {"scheduler": scheduler, "interval": "epoch"}
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            schedule["monitor"] = getattr(scheduler, "monitor", "val/loss")
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
 
     # --- what the data tells the model ----------------------------------------------------------------
 
@@ -109,6 +156,7 @@ class ZooModule(L.LightningModule):
         """Record which classes wrote the checkpoint, so ``cli.py test --ckpt_path X`` needs nothing else."""
         data = self._trainer.datamodule if self._trainer is not None else None
         checkpoint["zoo"] = {"model": class_path(self), "data": class_path(data) if data is not None else None}
+        checkpoint["zoo"].update(self.cli_optimizers)  # --optimizer / --lr_scheduler, so a resume rebuilds them
 
     def write_predictions(self, outputs: list, out_dir: Path, datamodule=None) -> list[Path]:
         """Turn what ``predict_step`` returned into files a person can look at; return their paths."""

@@ -60,7 +60,7 @@ def read_checkpoint(path: str | Path) -> dict:
 
 def saved_classes(ckpt: dict) -> dict[str, str]:
     """``{"model": path, "data": path}`` of the classes that wrote `ckpt` (either may be missing)."""
-    saved = {k: v for k, v in (ckpt.get("zoo") or {}).items() if v}
+    saved = {k: v for k, v in (ckpt.get("zoo") or {}).items() if k in ("model", "data") and v}
     for key, hp_key in (("model", "hyper_parameters"), ("data", "datamodule_hyper_parameters")):
         if key not in saved and (cls := (ckpt.get(hp_key) or {}).get("_class_path")):
             saved[key] = cls
@@ -71,7 +71,8 @@ def config_from_checkpoint(path: str | Path) -> dict:
     """The ``model`` and ``data`` sections of a CLI config that rebuild what wrote checkpoint `path`.
 
     The classes come from the ``"zoo"`` entry every :class:`~zoo.core.base.ZooModule` writes into its
-    checkpoints (or Lightning CLI's ``_class_path``); their arguments from the saved hyperparameters.
+    checkpoints (or Lightning CLI's ``_class_path``); their arguments from the saved hyperparameters. A fit with
+    ``--optimizer``/``--lr_scheduler`` recorded them there too: they come back as those sections.
     """
     ckpt = read_checkpoint(path)
     classes = saved_classes(ckpt)
@@ -81,4 +82,7 @@ def config_from_checkpoint(path: str | Path) -> dict:
     for key, hp_key in (("model", "hyper_parameters"), ("data", "datamodule_hyper_parameters")):
         if key in classes:
             config[key] = {"class_path": classes[key], "init_args": _init_args(dict(ckpt.get(hp_key) or {}))}
+    for key in ("optimizer", "lr_scheduler"):  # LightningCLI's --optimizer / --lr_scheduler, if the fit had them
+        if (ckpt.get("zoo") or {}).get(key):
+            config[key] = ckpt["zoo"][key]
     return config

@@ -45,8 +45,6 @@ class WeightDecay(LinearRegression):
             raise ValueError("WeightDecay decays w only: give the strength as lambd, not weight_decay")
         if kwargs.get("init", "normal") != "normal":
             raise ValueError("WeightDecay starts every weight at N(0, 1), as the book does: it takes no init")
-        if impl == "concise" and kwargs.get("optimizer") == "sgd-scratch":
-            raise ValueError("impl=concise needs the optimiser's weight_decay: use optimizer=sgd or adam")
         super().__init__(num_inputs=num_inputs, impl=impl, lr=lr, **kwargs)
         self.lambd = lambd
         with torch.no_grad():  # the book: w ~ N(0, 1); b = 0 (scratch) or N(0, 1) (concise: every parameter)
