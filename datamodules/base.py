@@ -32,7 +32,7 @@ class DataModule(L.LightningDataModule):
     """Owns the batch size and the loaders; subclasses fill `train_set`/`val_set`/`test_set`.
 
     Args:
-        batch_size: minibatch size.
+        batch_size: minibatch size (per device under DDP: the global batch is batch_size x devices x nodes).
         num_workers: DataLoader workers; 0 is fastest for in-memory tensors.
     """
 

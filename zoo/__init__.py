@@ -14,6 +14,7 @@ from .core import (
     get_model,
     list_models,
 )
+from .core.pretrained import list_pretrained, load_pretrained
 from .core.registry import get_model_entry, models_table
 from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, WeightDecay
 from .mlp import MLP, HousePriceRegression
@@ -60,6 +61,8 @@ __all__ = [
     "get_model",
     "get_model_entry",
     "list_models",
+    "list_pretrained",
+    "load_pretrained",
     "models_table",
     "optim",
 ]

@@ -134,7 +134,7 @@ register_model(
     ResNet,
     network="ResNet-18 for 28x28 inputs (3x3 stem, no max-pool)",
     book=Book(v1="13.6 Concise Implementation for Multiple GPUs", v017="12.6 Concise Implementation for Multiple GPUs"),
-    configs=["convnets/resnet18_28px.yaml"],
+    configs=["convnets/resnet18_28px.yaml", "performance/resnet18_ddp.yaml"],
     data="FashionMNIST",
     input_shape=(1, 28, 28),
     kwargs={"stem": "small", "init": "normal", "lr": 0.1},

@@ -7,6 +7,7 @@ losses, metrics, logging, optimisers and prediction output live here, once.
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import lightning as L
@@ -14,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
-from .checkpoint import class_path
+from .checkpoint import CheckpointError, class_path, read_checkpoint, resolve_class, saved_classes
 from .links import data_arg, data_facts, init_arguments
 from .optimizers import check_optimizer, check_scheduler, instantiate, make_optimizer, make_scheduler
 
@@ -151,6 +152,19 @@ class ZooModule(L.LightningModule):
 
     def test_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "test")
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
+        """Lightning's, after checking that the checkpoint holds this network (one clear error if it holds another,
+        or is not a readable checkpoint)."""
+        if isinstance(checkpoint_path, (str, os.PathLike)):
+            saved = saved_classes(read_checkpoint(checkpoint_path)).get("model")
+            if saved and not issubclass(resolve_class(saved), cls):
+                raise CheckpointError(
+                    f"{checkpoint_path} holds a {saved}, not a {class_path(cls)}: load it with "
+                    f"{saved}.load_from_checkpoint(path)"
+                )
+        return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         """Record which classes wrote the checkpoint, so ``cli.py test --ckpt_path X`` needs nothing else."""
