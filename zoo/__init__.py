@@ -20,9 +20,10 @@ from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, W
 from .mlp import MLP, HousePriceRegression
 from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, EdgeDetector, GoogLeNet, LeNet, NiN, ResNet
 from .rnn import RNNLM, SineMLP
-from .vision import TinySSD
+from .vision import FCN, FineTuneResNet, StyleTransfer, TinySSD
 from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
 from .core.detection import Detector  # after the vision chapter, whose anchors it uses
+from .core.segmentation import Segmenter
 
 __all__ = [
     "MLP",
@@ -38,6 +39,8 @@ __all__ = [
     "DenseNet",
     "Detector",
     "EdgeDetector",
+    "FCN",
+    "FineTuneResNet",
     "GoogLeNet",
     "HousePriceRegression",
     "InceptionANet",
@@ -50,8 +53,10 @@ __all__ = [
     "ResNet",
     "ResidualBlockNet",
     "ScratchSGD",
+    "Segmenter",
     "SineMLP",
     "SoftmaxRegression",
+    "StyleTransfer",
     "TinySSD",
     "WeightDecay",
     "ZooModule",
