@@ -317,6 +317,11 @@ def test_voc_reads_the_tree_filters_small_examples_and_crops_pairs_alike(tiny_vo
     x, y, sizes, photos = data.on_after_batch_transfer(batch, 0)
     assert sizes.tolist() == [[70, 110], [64, 96]] and x.shape == (2, 3, 70, 110) and (y[1, 64:] == 255).all()
     assert data.image_names == ["2007_000005", "2007_000006", "2007_000007"]
+    train_photos = VOCSegmentation(crop_size=[64, 96], predict_split="train")
+    train_photos.setup()
+    assert train_photos.image_names == [name for name, (split, _, _) in VOC_FIXTURE.items() if split == "train"]
+    with pytest.raises(ValueError, match="predict_split must be one of"):
+        VOCSegmentation(predict_split="test")
 
 
 def test_voc_says_when_no_example_is_as_large_as_the_crop(tiny_voc):

@@ -180,13 +180,14 @@ class VOCWholeImages(Dataset):
 
 class VOCSegmentation(FileDataModule):
     """VOC2012 segmentation: ``train.txt`` trains, ``val.txt`` validates and tests (the book's "test acc"), and
-    ``predict`` segments the whole validation photos.
+    ``predict`` segments whole photos (the validation ones by default).
 
     Args:
         crop_size: ``[height, width]`` of the windows cut from every example (the book: [320, 480]); examples
             smaller than it are left out. The FCN's output matches its input exactly for multiples of 32.
         eval_crop: ``center`` (validation and test take the centred window, so their figures repeat) or ``random``
             (a new random window each time, as the book's test set).
+        predict_split: the split whose whole photos ``predict`` segments: ``val`` or ``train``.
         batch_size: minibatch size (the book: 32; it drops the last incomplete batch, the zoo keeps it).
         data_dir, mirror, download, num_workers: see :class:`~datamodules.base.FileDataModule`. The archive goes to
             ``<data_dir>/VOCtrainval_11-May-2012.tar`` and is unpacked to ``<data_dir>/VOCdevkit/VOC2012/``; a copy
@@ -208,6 +209,7 @@ class VOCSegmentation(FileDataModule):
         self,
         crop_size: list[int] = [320, 480],  # noqa: B006  (a plain list, saved as a hyperparameter)
         eval_crop: str = "center",
+        predict_split: str = "val",
         batch_size: int = 32,
         **kwargs,
     ) -> None:
@@ -216,6 +218,8 @@ class VOCSegmentation(FileDataModule):
             raise ValueError(f"crop_size must be [height, width] of positive ints, got {crop_size}")
         if eval_crop not in ("center", "random"):
             raise ValueError(f"eval_crop must be 'center' or 'random', got {eval_crop!r}")
+        if predict_split not in SPLITS:
+            raise ValueError(f"predict_split must be one of {SPLITS}, got {predict_split!r}")
         self.crop_size = (int(crop_size[0]), int(crop_size[1]))
         self.predict_set: Dataset | None = None
 
@@ -286,14 +290,14 @@ class VOCSegmentation(FileDataModule):
         self.train_set = VOCSegDataset(self.folder, kept["train"], self.crop_size, random_crop=True)
         random_eval = self.hparams.eval_crop == "random"
         self.val_set = self.test_set = VOCSegDataset(self.folder, kept["val"], self.crop_size, random_eval)
-        self.predict_set = VOCWholeImages(self.folder, self.split_file("val").read_text().split())
+        self.predict_set = VOCWholeImages(self.folder, self.split_file(self.hparams.predict_split).read_text().split())
 
     def predict_dataloader(self):
         return self.loader(self.predict_set, shuffle=False)
 
     @property
     def image_names(self) -> list[str]:
-        """The names of the photos ``predict`` segments (every validation example, whole), in order."""
+        """The names of the photos ``predict`` segments (every example of ``predict_split``, whole), in order."""
         return list(self.predict_set.names) if self.predict_set is not None else []
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):

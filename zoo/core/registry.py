@@ -136,8 +136,12 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def parameter_count(name: str) -> int:
-    """Parameters of ``get_model(name)``, counted on the meta device (no memory, no initialisation cost)."""
-    with torch.device("meta"):
+    """Parameters of ``get_model(name)``, counted on the meta device (no memory, no initialisation cost); a model
+    whose construction reads tensor values (a metric's thresholds, say) is built for real instead."""
+    try:
+        with torch.device("meta"):
+            return count_parameters(get_model(name))
+    except (NotImplementedError, RuntimeError):  # "Cannot copy out of meta tensor"
         return count_parameters(get_model(name))
 
 

@@ -189,6 +189,8 @@ class StyleTransfer(Pretrained, ZooModule):
 
     def configure_optimizers(self):
         optimizer = super().configure_optimizers()
+        if isinstance(optimizer, dict):  # a schedule the base was asked for: that one, not the book's
+            return optimizer
         hp = self.hparams
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=hp.lr_decay_steps, gamma=hp.lr_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
