@@ -325,6 +325,18 @@ def test_style_transfer_loss_falls_and_only_the_image_learns(tmp_path):
         StyleTransfer(style_layers=[40])
 
 
+def test_vgg19_weights_load_by_torchvisions_names_into_the_kept_layers(tmp_path, monkeypatch):
+    state = {f"features.{k}": v + 1 for k, v in vgg19_features(3).state_dict().items()}
+    state["features.5.weight"] = torch.zeros(128, 64, 3, 3)  # deeper layers and the classifier are not needed
+    state["classifier.0.weight"] = torch.zeros(4, 4)
+    path = tmp_path / "vgg19.pth"
+    torch.save(state, path)
+    monkeypatch.setattr(pretrained, "published_file", lambda name: ("https://e.invalid/vgg19-00.pth", None))
+    model = StyleTransfer(image_shape=[8, 8], content_layers=[2], style_layers=[0], weights=str(path))
+    assert len(model.features) == 3 and model.load_pretrained()  # keeps layers 0-2
+    assert torch.equal(model.features[2].weight, state["features.2.weight"])
+
+
 def test_style_transfer_writes_the_result_and_snapshots_and_predicts_from_its_checkpoint(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     content, style = write_style_images(tmp_path)
