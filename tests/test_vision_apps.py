@@ -15,12 +15,12 @@ from conftest import config, learnable_images, training_losses, write_style_imag
 from torch import nn
 from torchvision.io import read_image
 
-import zoo.core.pretrained as pretrained
+import zoo.core.imagenet as imagenet
 from cli import run
 from datamodules.images.augment import normalize
 from datamodules.images.voc import label_colors
 from zoo import FCN, FineTuneResNet, ResNet, Segmenter, StyleTransfer
-from zoo.core.pretrained import WeightsError, load_matching, pretrained_state_dict
+from zoo.core.imagenet import WeightsError, load_matching, pretrained_state_dict
 from zoo.vision.fcn import bilinear_kernel, trans_conv
 from zoo.vision.style_transfer import content_loss, gram, style_loss, tv_loss, vgg19_features
 
@@ -82,7 +82,7 @@ def test_imagenet_weights_load_into_the_fcn_backbone_and_leave_the_new_layers(mo
     reference = torchvision.models.resnet18().eval()  # stands in for the ImageNet weights
     path = tmp_path / "resnet18.pth"
     torch.save(reference.state_dict(), path)
-    monkeypatch.setattr(pretrained, "published_file", lambda name: ("https://e.invalid/r-00.pth", None))
+    monkeypatch.setattr(imagenet, "published_file", lambda name: ("https://e.invalid/r-00.pth", None))
     model = FCN(weights=str(path)).eval()
     up = model.net.transpose_conv.weight.clone()
     assert model.load_pretrained() and bool(model.pretrained_loaded)
@@ -179,8 +179,8 @@ def fake_weights(tmp_path: Path, monkeypatch) -> Path:
     """A torchvision ResNet-18 state dict in a file, published (for the test) with its own sha256 prefix."""
     path = tmp_path / "resnet18-fake.pth"
     torch.save(torchvision.models.resnet18().state_dict(), path)
-    prefix = pretrained.sha256(path)[:8]
-    monkeypatch.setattr(pretrained, "published_file", lambda name: (f"https://e.invalid/resnet18-{prefix}.pth", prefix))
+    prefix = imagenet.sha256(path)[:8]
+    monkeypatch.setattr(imagenet, "published_file", lambda name: (f"https://e.invalid/resnet18-{prefix}.pth", prefix))
     return path
 
 
@@ -204,12 +204,12 @@ def test_weights_from_a_local_file_are_hash_checked_loaded_once_and_kept_by_a_re
 
 def test_missing_weights_are_one_clear_error_naming_url_hash_and_place(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    url, prefix = pretrained.published_file("ResNet18_Weights.IMAGENET1K_V1")
+    url, prefix = imagenet.published_file("ResNet18_Weights.IMAGENET1K_V1")
     assert (url, prefix) == ("https://download.pytorch.org/models/resnet18-f37072fd.pth", "f37072fd")
     with pytest.raises(WeightsError, match="the weights file /no/such.pth does not exist"):
         pretrained_state_dict("ResNet18_Weights.IMAGENET1K_V1", "/no/such.pth")
     monkeypatch.setattr(
-        pretrained, "published_file", lambda name: ("https://example.invalid/resnet18-f37072fd.pth", "f37072fd")
+        imagenet, "published_file", lambda name: ("https://example.invalid/resnet18-f37072fd.pth", "f37072fd")
     )
     with pytest.raises(WeightsError) as err:
         pretrained_state_dict("ResNet18_Weights.IMAGENET1K_V1", "imagenet")
@@ -223,7 +223,7 @@ def test_missing_weights_are_one_clear_error_naming_url_hash_and_place(tmp_path,
 
 def test_imagenet_weights_in_torch_hubs_cache_are_hash_checked_and_used(tmp_path, monkeypatch):
     path = fake_weights(tmp_path, monkeypatch)
-    url, _ = pretrained.published_file("any")
+    url, _ = imagenet.published_file("any")
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     cached = tmp_path / "hub" / "checkpoints" / Path(url).name
     cached.parent.mkdir(parents=True)
@@ -331,7 +331,7 @@ def test_vgg19_weights_load_by_torchvisions_names_into_the_kept_layers(tmp_path,
     state["classifier.0.weight"] = torch.zeros(4, 4)
     path = tmp_path / "vgg19.pth"
     torch.save(state, path)
-    monkeypatch.setattr(pretrained, "published_file", lambda name: ("https://e.invalid/vgg19-00.pth", None))
+    monkeypatch.setattr(imagenet, "published_file", lambda name: ("https://e.invalid/vgg19-00.pth", None))
     model = StyleTransfer(image_shape=[8, 8], content_layers=[2], style_layers=[0], weights=str(path))
     assert len(model.features) == 3 and model.load_pretrained()  # keeps layers 0-2
     assert torch.equal(model.features[2].weight, state["features.2.weight"])

@@ -20,7 +20,7 @@ import torch
 import torchvision
 from torch import nn
 
-from ..core.pretrained import Pretrained, load_matching
+from ..core.imagenet import Pretrained, load_matching
 from ..core.registry import Book, register_model
 from ..core.segmentation import Segmenter
 
@@ -76,7 +76,7 @@ class FCN(Pretrained, Segmenter):
         num_classes: classes, the background included (VOC: 21).
         weights: the backbone's start: None (random, torchvision's initialisation), ``"imagenet"`` (the book:
             torchvision's ``ResNet18_Weights.IMAGENET1K_V1``, downloaded through torch.hub) or a local copy of that
-            file (hash-checked); loaded when training starts (see :mod:`zoo.core.pretrained`).
+            file (hash-checked); loaded when training starts (see :mod:`zoo.core.imagenet`).
         lr, weight_decay: SGD's (the book: 0.001 and 1e-3).
         ignore_index, max_drawn, optimizer, momentum: see :class:`~zoo.core.segmentation.Segmenter`.
 

@@ -13,7 +13,7 @@ from torch import nn
 
 from ..core.base import Classifier
 from ..core.checks import check_positive
-from ..core.pretrained import Pretrained, load_matching
+from ..core.imagenet import Pretrained, load_matching
 from ..core.registry import Book, register_model
 
 
@@ -32,7 +32,7 @@ class FineTuneResNet(Pretrained, Classifier):
         num_classes: the target classes (on the command line: the data's; hot dogs: 2).
         weights: the start of every layer but the head: None (torchvision's random initialisation), ``"imagenet"``
             (``ResNet18_Weights.IMAGENET1K_V1`` through torch.hub) or a local copy of that file (hash-checked);
-            loaded when training starts (see :mod:`zoo.core.pretrained`).
+            loaded when training starts (see :mod:`zoo.core.imagenet`).
         head_lr_mult: the head's learning rate over the other layers' (the book: 10 when fine-tuning; 1, one
             learning rate for all, from scratch).
         lr, weight_decay: SGD's for the copied layers (the book: 5e-5 and 1e-3; from scratch: 5e-4).

@@ -26,7 +26,7 @@ from torch import nn
 
 from ..core.base import ZooModule
 from ..core.checks import check_positive
-from ..core.pretrained import Pretrained, load_matching
+from ..core.imagenet import Pretrained, load_matching
 from ..core.registry import Book, register_model
 
 # VGG-19's convolutional part ("E"): channels of the 3x3 convolutions, "M" a 2x2 max-pool
@@ -104,7 +104,7 @@ class StyleTransfer(Pretrained, ZooModule):
             [300, 450]).
         weights: VGG-19's: None (random: a test of the machinery, no style), ``"imagenet"`` (the book:
             ``VGG19_Weights.IMAGENET1K_V1`` through torch.hub) or a local copy of that file (hash-checked); loaded
-            when training starts (see :mod:`zoo.core.pretrained`).
+            when training starts (see :mod:`zoo.core.imagenet`).
         content_layers, style_layers: the indices of VGG-19's ``features`` layers compared (the book: [25] and
             [0, 5, 10, 19, 28]); the network keeps the layers up to the deepest.
         content_weight, style_weight, tv_weight: the loss weights (the book: 1, 1e4, 10; see the module notes).
