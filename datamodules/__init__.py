@@ -4,13 +4,14 @@ with the shared pieces at the top: the bases, downloads, batching and vocabulari
 from .base import DataModule, FileDataModule
 from .batching import TensorBatches, split_off
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
-from .images import MNIST, Bananas, FashionMNIST, read_idx
+from .images import CIFAR10, MNIST, Bananas, FashionMNIST, Hotdog, StyleImages, VOCSegmentation, read_idx
 from .synthetic import EdgeImage, PolynomialData, SineSequence, SyntheticRegression, polynomial_features
 from .tables import Airfoil, CSVTable, KaggleHouse, get_k_fold_data
 from .text import TimeMachine
 from .vocab import Vocab, tokenize
 
 __all__ = [
+    "CIFAR10",
     "DATA_ENV",
     "MNIST",
     "Airfoil",
@@ -21,13 +22,16 @@ __all__ = [
     "EdgeImage",
     "FashionMNIST",
     "FileDataModule",
+    "Hotdog",
     "KaggleHouse",
     "PolynomialData",
     "RemoteFile",
     "SineSequence",
+    "StyleImages",
     "SyntheticRegression",
     "TensorBatches",
     "TimeMachine",
+    "VOCSegmentation",
     "Vocab",
     "fetch_all",
     "get_k_fold_data",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +122,29 @@ def extract_zip(archive: Path, into: Path, top: str) -> Path:
         if not members:
             raise DataError(f"{archive} holds no folder {top}/: it is not the archive this data set expects")
         zf.extractall(partial, members=members)  # zipfile drops absolute paths and '..' from member names
+    shutil.rmtree(target, ignore_errors=True)
+    (partial / top).rename(target)
+    shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def extract_tar(archive: Path, into: Path, top: str) -> Path:
+    """Unpack the folder `top` of tar `archive` to ``into / top`` (members elsewhere are skipped; links, devices
+    and paths leaving the folder are refused, tarfile's ``data`` filter); return that folder.
+
+    As :func:`extract_zip`, it unpacks next to the target first and renames when complete.
+    """
+    target, partial = into / top, into / f".{top}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar.getmembers() if m.name == top or m.name.startswith(top + "/")]
+            if not members:
+                raise DataError(f"{archive} holds no folder {top}/: it is not the archive this data set expects")
+            tar.extractall(partial, members=members, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as err:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise DataError(f"{archive} cannot be unpacked ({type(err).__name__}: {err})") from None
     shutil.rmtree(target, ignore_errors=True)
     (partial / top).rename(target)
     shutil.rmtree(partial, ignore_errors=True)

@@ -275,3 +275,230 @@ def layer_shapes(net: nn.Sequential, x: torch.Tensor) -> list[tuple[str, tuple[i
             x = layer(x)
             shapes.append((type(layer).__name__, tuple(x.shape)))
     return shapes
+
+
+# --- CIFAR-10: the python tarball ---------------------------------------------------------------------------
+
+CIFAR_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+
+def cifar_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images (n, 3, 32, 32) of noise whose class is a bright bar at a class-dependent row, and labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n)
+    images = rng.integers(0, 80, (n, 3, 32, 32))
+    for i, label in enumerate(labels):
+        images[i, :, 3 * label : 3 * label + 2, 4:28] = 250
+    return images.astype(np.uint8), labels
+
+
+def write_cifar_tarball(path: Path, per_batch: int = 8, n_test: int = 16) -> tuple[np.ndarray, ...]:
+    """``cifar-10-python.tar.gz`` in the real layout: ``cifar-10-batches-py/data_batch_{1..5}``, ``test_batch``
+    and ``batches.meta``, pickles (protocol 2, as Python 2 wrote them) of dicts with ``data`` (rows of 3,072 bytes:
+    R, G, B planes), ``labels``, ``batch_label`` and ``filenames``. Returns the train and test images and labels."""
+    import io
+    import pickle
+    import tarfile
+
+    train_x, train_y = cifar_images(5 * per_batch, 0)
+    test_x, test_y = cifar_images(n_test, 1)
+
+    def batch(x, y, label):
+        return {
+            "batch_label": label,
+            "labels": [int(v) for v in y],
+            "data": x.reshape(len(x), -1),
+            "filenames": [f"img_{i}.png" for i in range(len(x))],
+        }
+
+    members = {}
+    for i in range(5):
+        rows = slice(i * per_batch, (i + 1) * per_batch)
+        members[f"data_batch_{i + 1}"] = batch(train_x[rows], train_y[rows], f"training batch {i + 1} of 5")
+    members["test_batch"] = batch(test_x, test_y, "testing batch 1 of 1")
+    members["batches.meta"] = {"num_cases_per_batch": per_batch, "label_names": CIFAR_NAMES, "num_vis": 3072}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name, content in members.items():
+            data = pickle.dumps(content, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return train_x, train_y, test_x, test_y
+
+
+def use_fixture_file(monkeypatch, cls, path: Path, algorithm: str = "md5") -> RemoteFile:
+    """Replace `cls`'s published file (and hash) by `path`'s own, so every hash check still runs."""
+    digest = hashlib.new(algorithm, path.read_bytes()).hexdigest()
+    remote = RemoteFile(path.name, f"https://example.invalid/{path.name}", f"{algorithm}:{digest}")
+    monkeypatch.setattr(cls, "remote_files", classmethod(lambda c: [remote]))
+    if hasattr(cls, "archive"):
+        monkeypatch.setattr(cls, "archive", remote)
+    return remote
+
+
+@pytest.fixture
+def tiny_cifar(tmp_path, monkeypatch):
+    """A data folder with a tiny ``cifar-10/cifar-10-python.tar.gz`` (40 + 16 images); its md5 replaces the
+    published one; D2L_ZOO_DATA points at it."""
+    from datamodules import CIFAR10
+
+    data_dir = tmp_path / "data"
+    write_cifar_tarball(data_dir / CIFAR10.folder_name / "cifar-10-python.tar.gz")
+    use_fixture_file(monkeypatch, CIFAR10, data_dir / CIFAR10.folder_name / "cifar-10-python.tar.gz")
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir
+
+
+# --- the hot-dog image folder ---------------------------------------------------------------------------------
+
+
+def write_hotdog_folder(root: Path, per_class: tuple[int, int] = (6, 3), seed: int = 0) -> Path:
+    """``root/hotdog/{train,test}/{hotdog,not-hotdog}/N.png``: PNGs of assorted sizes, hot dogs reddish and the
+    rest greenish (so a network can tell them apart)."""
+    from torchvision.io import write_png
+
+    g = torch.Generator().manual_seed(seed)
+    folder = root / "hotdog"
+    for split, n in zip(("train", "test"), per_class):
+        for label, name in enumerate(("hotdog", "not-hotdog")):
+            (folder / split / name).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                h, w = (int(v) for v in torch.randint(60, 110, (2,), generator=g))
+                image = torch.randint(0, 90, (3, h, w), generator=g, dtype=torch.uint8)
+                image[0 if label == 0 else 1] += 150
+                write_png(image, str(folder / split / name / f"{i}.png"))
+    return folder
+
+
+@pytest.fixture
+def tiny_hotdog(tmp_path, monkeypatch):
+    """A data folder with a tiny unpacked ``hotdog/`` (12 training, 6 test PNGs); D2L_ZOO_DATA points at it."""
+    data_dir = tmp_path / "data"
+    write_hotdog_folder(data_dir)
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir
+
+
+def zip_folder(folder: Path, archive: Path) -> Path:
+    """`folder` as a zip whose members sit under ``<folder name>/`` (how the data hub packs its sets)."""
+    import zipfile
+
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            zf.write(path, path.relative_to(folder.parent).as_posix())
+    return archive
+
+
+# --- VOC2012 segmentation -------------------------------------------------------------------------------------
+
+VOC_PALETTE = [
+    [0, 0, 0],
+    [128, 0, 0],
+    [0, 128, 0],
+    [128, 128, 0],
+    [0, 0, 128],
+    [128, 0, 128],
+    [0, 128, 128],
+    [128, 128, 128],
+    [64, 0, 0],
+    [192, 0, 0],
+    [64, 128, 0],
+    [192, 128, 0],
+    [64, 0, 128],
+    [192, 0, 128],
+    [64, 128, 128],
+    [192, 128, 128],
+    [0, 64, 0],
+    [128, 64, 0],
+    [0, 192, 0],
+    [128, 192, 0],
+    [0, 64, 128],
+]  # fmt: skip  (the book's VOC_COLORMAP, typed again so the tests check the data module's)
+
+
+def voc_class_map(height: int, width: int, seed: int, block: int = 16) -> torch.Tensor:
+    """Class indices (height, width) uint8: blocks of `block` pixels of random classes 0-4, outlined by the border
+    label 255 on their top and left edges."""
+    g = torch.Generator().manual_seed(seed)
+    blocks = torch.randint(0, 5, (-(-height // block), -(-width // block)), generator=g, dtype=torch.uint8)
+    labels = blocks.repeat_interleave(block, 0).repeat_interleave(block, 1)[:height, :width].clone()
+    labels[::block, :] = 255
+    labels[:, ::block] = 255
+    return labels
+
+
+def write_voc_pair(voc_dir: Path, name: str, height: int, width: int, seed: int) -> torch.Tensor:
+    """``JPEGImages/<name>.jpg`` (each pixel the VOC colour of its class, cream on the border) and
+    ``SegmentationClass/<name>.png`` (a palette PNG, as VOC's: index = class, 255 = border). Returns the labels."""
+    from PIL import Image
+    from torchvision.io import write_jpeg
+
+    labels = voc_class_map(height, width, seed)
+    palette = torch.zeros(256, 3, dtype=torch.uint8)
+    palette[:21] = torch.tensor(VOC_PALETTE, dtype=torch.uint8)
+    palette[255] = torch.tensor([224, 224, 192], dtype=torch.uint8)
+    photo = palette[labels.long()].permute(2, 0, 1).contiguous()
+    (voc_dir / "JPEGImages").mkdir(parents=True, exist_ok=True)
+    (voc_dir / "SegmentationClass").mkdir(parents=True, exist_ok=True)
+    write_jpeg(photo, str(voc_dir / "JPEGImages" / f"{name}.jpg"), quality=95)
+    mask = Image.fromarray(labels.numpy(), mode="P")
+    mask.putpalette(palette.flatten().tolist())
+    mask.save(voc_dir / "SegmentationClass" / f"{name}.png")
+    return labels
+
+
+VOC_FIXTURE = {  # name: (split, height, width); with the 64x96 crop the "small" ones are left out
+    "2007_000001": ("train", 80, 112),
+    "2007_000002": ("train", 72, 100),
+    "2007_000003": ("train", 96, 128),
+    "2007_000004": ("train", 60, 120),  # small: 60 < 64
+    "2007_000005": ("val", 70, 110),
+    "2007_000006": ("val", 64, 96),
+    "2007_000007": ("val", 100, 90),  # small: 90 < 96
+}
+
+
+def write_voc_tree(root: Path) -> Path:
+    """``root/VOCdevkit/VOC2012/`` as the VOC archive unpacks, with :data:`VOC_FIXTURE`'s pairs and
+    ``ImageSets/Segmentation/{train,val,trainval}.txt``."""
+    voc_dir = root / "VOCdevkit" / "VOC2012"
+    splits = {"train": [], "val": []}
+    for seed, (name, (split, height, width)) in enumerate(VOC_FIXTURE.items()):
+        write_voc_pair(voc_dir, name, height, width, seed)
+        splits[split].append(name)
+    sets = voc_dir / "ImageSets" / "Segmentation"
+    sets.mkdir(parents=True, exist_ok=True)
+    for split, names in [*splits.items(), ("trainval", splits["train"] + splits["val"])]:
+        (sets / f"{split}.txt").write_text("\n".join(names) + "\n")
+    return voc_dir
+
+
+@pytest.fixture
+def tiny_voc(tmp_path, monkeypatch):
+    """A data folder with a tiny unpacked ``VOCdevkit/VOC2012/`` (4 + 3 pairs, 2 too small for a 64x96 crop);
+    D2L_ZOO_DATA points at it."""
+    data_dir = tmp_path / "data"
+    write_voc_tree(data_dir)
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir
+
+
+# --- style transfer's two images ------------------------------------------------------------------------------
+
+
+def write_style_images(folder: Path, height: int = 40, width: int = 60) -> tuple[Path, Path]:
+    """A content PNG (a smooth gradient with a dark square) and a style PNG (coloured stripes)."""
+    from torchvision.io import write_png
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ys = torch.linspace(0, 1, height).reshape(-1, 1).expand(height, width)
+    xs = torch.linspace(0, 1, width).reshape(1, -1).expand(height, width)
+    content = torch.stack([ys, xs, 0.5 * (ys + xs)])
+    content[:, height // 4 : height // 2, width // 4 : width // 2] = 0.1
+    stripes = (torch.arange(width).reshape(1, -1).expand(height, width) // 4) % 2
+    style = torch.stack([stripes.float(), 1 - stripes.float(), 0.3 * torch.ones(height, width)])
+    paths = folder / "content.png", folder / "style.png"
+    for image, path in zip((content, style), paths):
+        write_png((image * 255).round().to(torch.uint8), str(path))
+    return paths

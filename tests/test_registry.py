@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 import yaml
-from conftest import CONFIGS, NETWORK_CONFIGS, write_diabetes
+from conftest import CONFIGS, NETWORK_CONFIGS, write_diabetes, write_style_images
 
 import zoo
 from cli import run
@@ -54,6 +54,16 @@ def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(nam
         assert anchors.shape == (1, a, 4) and cls_preds.shape == (2, a, model.hparams.num_classes + 1)
         assert bbox_preds.shape == (2, a * 4) and a > 0
         out = torch.cat([anchors.flatten(), cls_preds.flatten(), bbox_preds.flatten()])
+    if isinstance(model, zoo.StyleTransfer):  # the content and style features of each image
+        contents, styles = out
+        assert [c.shape[:2] for c in contents] == [(2, 512)] and [s.shape[1] for s in styles] == [
+            64,
+            128,
+            256,
+            512,
+            512,
+        ]
+        out = torch.cat([f.flatten() for f in contents + styles])
     out = out[0] if isinstance(out, tuple) else out  # language models also return their state
     if isinstance(model, zoo.Classifier):
         assert out.shape == (2, model.hparams.num_classes)
@@ -61,7 +71,9 @@ def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(nam
         assert out.shape == (2, *entry.input_shape, len(model.vocab))
     elif isinstance(model, zoo.EdgeDetector):
         assert out.shape == (2, 1, 6, 7)  # an edge map per image
-    elif not isinstance(model, zoo.Detector):
+    elif isinstance(model, zoo.Segmenter):  # class scores for every pixel
+        assert out.shape == (2, model.hparams.num_classes, *entry.input_shape[1:])
+    elif not isinstance(model, (zoo.Detector, zoo.StyleTransfer)):
         assert out.shape == (2, 1)
     assert torch.isfinite(out).all()
     assert parameter_count(name) == count_parameters(model) > 0
@@ -106,6 +118,26 @@ def fixture_flags(path, request, tmp_path) -> list[str]:
     if data == "datamodules.Airfoil":
         request.getfixturevalue("tiny_airfoil")
         return []
+    if data == "datamodules.CIFAR10":
+        request.getfixturevalue("tiny_cifar")
+        return ["--data.batch_size", "8"]
+    if data == "datamodules.Hotdog":  # the recipes' transforms at a smaller size; random weights (offline)
+        request.getfixturevalue("tiny_hotdog")
+        return ["--data.batch_size", "4", "--data.image_size", "64", "--data.resize", "72", "--model.weights", "null"]
+    if data == "datamodules.VOCSegmentation":
+        request.getfixturevalue("tiny_voc")
+        return ["--data.batch_size", "2", "--data.crop_size", "[64, 96]", "--model.weights", "null"]
+    if data == "datamodules.StyleImages":
+        content, style = write_style_images(tmp_path)
+        images = [
+            "--data.content_image",
+            str(content),
+            "--data.style_image",
+            str(style),
+            "--data.image_shape",
+            "[32, 48]",
+        ]
+        return [*images, "--data.steps_per_epoch", "2", "--model.weights", "null"]
     if data == "datamodules.CSVTable":
         return ["--data.path", str(write_diabetes(tmp_path / "diabetes.csv.gz"))]
     if data == "datamodules.EdgeImage":

@@ -22,9 +22,10 @@ from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, EdgeDet
 from .rnn import RNNLM, SineMLP
 from . import optim
 from .optim import ScratchSGD, Yogi
-from .vision import TinySSD
+from .vision import FCN, FineTuneResNet, StyleTransfer, TinySSD
 from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
 from .core.detection import Detector  # after the vision chapter, whose anchors it uses
+from .core.segmentation import Segmenter
 
 __all__ = [
     "MLP",
@@ -40,6 +41,8 @@ __all__ = [
     "DenseNet",
     "Detector",
     "EdgeDetector",
+    "FCN",
+    "FineTuneResNet",
     "GoogLeNet",
     "HousePriceRegression",
     "InceptionANet",
@@ -52,8 +55,10 @@ __all__ = [
     "ResNet",
     "ResidualBlockNet",
     "ScratchSGD",
+    "Segmenter",
     "SineMLP",
     "SoftmaxRegression",
+    "StyleTransfer",
     "TinySSD",
     "WeightDecay",
     "Yogi",

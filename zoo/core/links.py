@@ -1,7 +1,8 @@
 """What a data module tells a model, in one table.
 
 A data module knows facts a network needs to be built: how many classes, input channels and input
-features there are, the vocabulary, the lag of a sequence. Each fact travels one of two visible ways:
+features there are, the vocabulary, the lag of a sequence, the shape of the image style transfer
+synthesises. Each fact travels one of two visible ways:
 
 1. Known when the data module is constructed (most are): ``cli.py`` links the data module's attribute
    to the model's argument (LightningCLI's ``link_arguments``, applied on instantiation), so the user
@@ -51,6 +52,7 @@ DATA_ARGS: tuple[DataArg, ...] = (
     DataArg("token", "token_type"),
     DataArg("tau", "tau"),
     DataArg("carries_state", "carry_state", strict=False),
+    DataArg("image_shape", "image_shape"),
 )
 
 
