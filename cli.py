@@ -480,7 +480,7 @@ def _publish(argv: list[str]) -> None:
         "network": entry.network if entry else cls,
         "book": "; ".join((*entry.book.v1, *entry.book.course)) if entry else "",
         "parameters": f"{parameter_count(entry.name):,}" if entry and not entry.kwargs.keys() - hparams.keys() else "",
-        "command": (args.command or (f"python cli.py fit --config {run_dir / 'config.yaml'}" if run_dir else "")).strip(),
+        "command": (args.command or (f"python cli.py fit --config {run_dir}/config.yaml" if run_dir else "")).strip(),
         "hardware": args.hardware,
         "date": datetime.date.today().isoformat(),
         "metrics": metrics,
