@@ -156,7 +156,7 @@ class ZooModule(L.LightningModule):
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path, *args, **kwargs):
         """Lightning's, after checking that the checkpoint holds this network (one clear error if it holds another,
-        or is not a readable checkpoint)."""
+        or is not a readable checkpoint); ``zoo.ZooModule.load_from_checkpoint(path)`` builds whichever it holds."""
         if isinstance(checkpoint_path, (str, os.PathLike)):
             saved = saved_classes(read_checkpoint(checkpoint_path)).get("model")
             if saved and not issubclass(resolve_class(saved), cls):
@@ -164,6 +164,8 @@ class ZooModule(L.LightningModule):
                     f"{checkpoint_path} holds a {saved}, not a {class_path(cls)}: load it with "
                     f"{saved}.load_from_checkpoint(path)"
                 )
+            if saved and resolve_class(saved) is not cls:  # a base class (zoo.ZooModule): build the saved network
+                return resolve_class(saved).load_from_checkpoint(checkpoint_path, *args, **kwargs)
         return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

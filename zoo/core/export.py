@@ -7,6 +7,7 @@ network's recipe size, and must give the model's outputs (language models: logit
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -50,6 +51,13 @@ def export(model: nn.Module, path: str | Path, fmt: str = "torchscript") -> tupl
     x = example_input(model)
     with torch.no_grad():
         expected = _flat(model(x))
+    with warnings.catch_warnings():  # tracing warns that Python-side shape checks become constants: expected
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message=".*batch_size other than 1.*")
+        return _export(model, path, fmt, x, expected)
+
+
+def _export(model: nn.Module, path: Path, fmt: str, x: torch.Tensor, expected: list) -> tuple[Path, float]:
     if fmt == "torchscript":
         model.to_torchscript(path, method="trace", example_inputs=x)
         with torch.no_grad():
