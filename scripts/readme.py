@@ -104,6 +104,10 @@ def render(name: str) -> str:
         return layout()
     if name == "networks":
         return zoo.models_table(markdown=True) + "\n"
+    if name == "pretrained":
+        from zoo.core.pretrained import pretrained_table
+
+        return pretrained_table(markdown=True) + "\n"
     if name.startswith("results/"):
         return results(name.removeprefix("results/"))
     raise ValueError(f"README asks for an unknown generated part {name!r}")

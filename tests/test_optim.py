@@ -407,8 +407,9 @@ def test_optimizer_and_schedule_reach_the_model_and_come_back_on_resume(route, t
     assert type(optimizer) is Yogi and type(scheduler) is CosineScheduler
     assert optimizer.state[optimizer.param_groups[0]["params"][0]]["step"] == steps + 6
     assert scheduler.last_epoch == 3 and scheduler.base_lrs == [0.02]
-    resumed = [float(r["lr-Yogi"]) for r in metrics_rows(last_run(tmp_path)) if r.get("lr-Yogi")]
-    assert resumed == pytest.approx([book_cosine(2, 4, 0.02, 0.001)])  # not the fresh schedule's 0.02
+    assert last_run(tmp_path) == run_dir  # the resumed fit goes on in its own run folder, its metrics appended
+    resumed = [float(r["lr-Yogi"]) for r in metrics_rows(run_dir) if r.get("lr-Yogi")]
+    assert resumed == pytest.approx([0.02, book_cosine(1, 4, 0.02, 0.001), book_cosine(2, 4, 0.02, 0.001)])
 
     # the checkpoint alone resumes the same way, and test/predict from it still work
     cli = run("fit", "--ckpt_path", str(ckpt), "--trainer.max_epochs", "3")

@@ -64,7 +64,11 @@ def pretrained_table(markdown: bool = True) -> str:
     """The published networks: name, network, measured metrics, file."""
     rows = []
     for name, entry in _index().items():
-        metrics = ", ".join(f"{k} {v}" for k, v in (entry.get("metrics") or {}).items() if not k.startswith("fit "))
+        measured = entry.get("metrics") or {}
+        tested = {k: v for k, v in measured.items() if not k.startswith("fit ")}
+        if not any(k.startswith("test/") for k in tested):  # nothing to test on (a language model): the fit's figures
+            tested = {k.replace(" (last epoch)", ""): v for k, v in measured.items() if k.startswith("fit ")} | tested
+        metrics = ", ".join(f"{k} {v}" for k, v in tested.items())
         rows.append([name, entry.get("network", ""), metrics, entry["file"]])
     header = ["Name", "Network", "Measured", "File"]
     if markdown:
