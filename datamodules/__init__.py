@@ -5,9 +5,16 @@ from .base import DataModule, FileDataModule
 from .batching import TensorBatches, split_off
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
 from .images import MNIST, FashionMNIST, read_idx
-from .synthetic import EdgeImage, PolynomialData, SineSequence, SyntheticRegression, polynomial_features
+from .synthetic import (
+    EdgeImage,
+    KernelRegressionData,
+    PolynomialData,
+    SineSequence,
+    SyntheticRegression,
+    polynomial_features,
+)
 from .tables import CSVTable, KaggleHouse, get_k_fold_data
-from .text import TimeMachine
+from .text import TimeMachine, Translation
 from .vocab import Vocab, tokenize
 
 __all__ = [
@@ -20,12 +27,14 @@ __all__ = [
     "FashionMNIST",
     "FileDataModule",
     "KaggleHouse",
+    "KernelRegressionData",
     "PolynomialData",
     "RemoteFile",
     "SineSequence",
     "SyntheticRegression",
     "TensorBatches",
     "TimeMachine",
+    "Translation",
     "Vocab",
     "fetch_all",
     "get_k_fold_data",
