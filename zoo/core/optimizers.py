@@ -65,8 +65,13 @@ def check_optimizer(name: str, lr: float, **options: float) -> None:
             raise ValueError(f"optimizer {name!r} has no {option} (it takes {takes}); got {option}={value}")
 
 
-def make_optimizer(name: str, params: Iterable, lr: float, **options: float) -> Optimizer:
-    """The optimizer `name` over `params` (tensors or parameter groups) with `lr` and its own `options`."""
+def make_optimizer(name: str, params: Iterable, lr: float, fused: bool = False, **options: float) -> Optimizer:
+    """The optimizer `name` over `params` (tensors or parameter groups) with `lr` and its own `options`.
+
+    `fused`: torch's fused implementation where the algorithm has one (Adam, SGD): the same update in one kernel
+    over all parameters instead of a loop over them, which is what bounds small networks' steps.
+    """
     check_optimizer(name, lr, **options)
     spec = OPTIMIZERS[name]
-    return spec.cls(params, lr=lr, **{k: v for k, v in options.items() if k in spec.options})
+    extra = {"fused": True} if fused and spec.cls in (torch.optim.Adam, torch.optim.SGD) else {}
+    return spec.cls(params, lr=lr, **{k: v for k, v in options.items() if k in spec.options}, **extra)
