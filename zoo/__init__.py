@@ -8,6 +8,7 @@ one for its recipe's data; every class is also here by name (``zoo.LeNet``).
 from .core import (
     BinaryClassifier,
     Classifier,
+    EncoderDecoder,
     LanguageModel,
     Regressor,
     ScratchSGD,
@@ -19,7 +20,8 @@ from .core.registry import get_model_entry, models_table
 from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, WeightDecay
 from .mlp import MLP, HousePriceRegression
 from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, EdgeDetector, GoogLeNet, LeNet, NiN, ResNet
-from .rnn import RNNLM, SineMLP
+from .rnn import RNNLM, Seq2Seq, SineMLP
+from .attention import Bahdanau, NadarayaWatson, Transformer
 from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "RNNLM",
     "VGG",
     "AlexNet",
+    "Bahdanau",
     "BasicCNN",
     "BatchNorm",
     "BatchNormLeNet",
@@ -35,20 +38,24 @@ __all__ = [
     "Classifier",
     "DenseNet",
     "EdgeDetector",
+    "EncoderDecoder",
     "GoogLeNet",
     "HousePriceRegression",
     "InceptionANet",
     "LanguageModel",
     "LeNet",
     "LinearRegression",
+    "NadarayaWatson",
     "NiN",
     "PolynomialRegression",
     "Regressor",
     "ResNet",
     "ResidualBlockNet",
     "ScratchSGD",
+    "Seq2Seq",
     "SineMLP",
     "SoftmaxRegression",
+    "Transformer",
     "WeightDecay",
     "ZooModule",
     "get_model",
