@@ -229,7 +229,7 @@ def test_a_missing_gpu_is_one_clear_error(tmp_path, monkeypatch, capsys):
 
 def test_an_unknown_network_or_data_set_lists_the_known_ones(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    for args, hint in ((["--model", "LeNett"], "Did you mean LeNet?"), (["--data", "FashionMnist"], "FashionMNIST")):
+    for args, hint in ((["--model", "LeNett"], "Did you mean LeNet"), (["--data", "FashionMnist"], "FashionMNIST")):
         with pytest.raises(SystemExit) as exit_info:
             run("fit", *args)
         assert exit_info.value.code == 2
