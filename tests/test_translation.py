@@ -361,3 +361,21 @@ def test_placeholder_vocabularies_give_the_recipes_sizes():
     assert model.encoder.embedding.num_embeddings == 184 and model.decoder.dense.out_features == 201
     with pytest.raises(ValueError, match="must start with"):
         zoo.Seq2Seq(src_vocab=["<unk>", "a"], tgt_vocab=recipe_vocab(10), num_steps=5)
+
+
+def test_a_checkpoint_with_the_whole_files_vocabularies_starts_in_seconds(tmp_path, capsys):
+    """Large vocabularies (the whole file's: about 10,000 and 17,000 tokens) are hyperparameters: reading them back
+    from a checkpoint must stay linear (jsonargparse checks a ``list[str]`` element by element, copying the whole
+    list each time: a minute for these 6,000-token lists, half an hour for the whole file's)."""
+    import time
+
+    model = zoo.Seq2Seq(src_vocab=recipe_vocab(6000), tgt_vocab=recipe_vocab(6000), num_steps=6,
+                        embed_size=4, num_hiddens=4, num_layers=1)  # fmt: skip
+    trainer = quiet_trainer(tmp_path, enable_checkpointing=False)
+    trainer.strategy.connect(model)
+    path = tmp_path / "big.ckpt"
+    trainer.save_checkpoint(path)
+    start = time.perf_counter()
+    run(["predict", "--ckpt_path", str(path), "--data", "Translation", "--trainer.default_root_dir", str(tmp_path)])
+    assert time.perf_counter() - start < 20  # a few seconds (most of it Lightning writing them out as YAML)
+    assert "go . => " in capsys.readouterr().out

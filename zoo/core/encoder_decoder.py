@@ -169,8 +169,8 @@ class EncoderDecoder(ZooModule):
 
     def __init__(
         self,
-        src_vocab: list[str] | None = None,
-        tgt_vocab: list[str] | None = None,
+        src_vocab: list | None = None,  # of str; typed `list[str]`, jsonargparse checks it in quadratic time
+        tgt_vocab: list | None = None,
         num_steps: int | None = None,
         beam_size: int = 1,
         length_penalty: float = 0.75,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import torch
@@ -79,7 +80,7 @@ def save_heatmaps(
                 ax.set_title(f"head {j + 1}", fontsize=8)
     fig.colorbar(image, ax=axes, shrink=0.6)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(textwrap.fill(title, width=max(20, int(figsize[0] * 11))), fontsize=9)  # fits the figure
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
