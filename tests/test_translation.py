@@ -370,7 +370,7 @@ def test_a_checkpoint_with_the_whole_files_vocabularies_starts_in_seconds(tmp_pa
     import time
 
     model = zoo.Seq2Seq(src_vocab=recipe_vocab(6000), tgt_vocab=recipe_vocab(6000), num_steps=6,
-                        embed_size=4, num_hiddens=4, num_layers=1)  # fmt: skip
+                        embed_size=4, num_hiddens=4, num_layers=1, dropout=0.0)  # fmt: skip
     trainer = quiet_trainer(tmp_path, enable_checkpointing=False)
     trainer.strategy.connect(model)
     path = tmp_path / "big.ckpt"

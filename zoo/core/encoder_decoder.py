@@ -153,7 +153,8 @@ class EncoderDecoder(ZooModule):
     """Sequence-to-sequence learning with teacher forcing, masked loss, greedy and beam decoding, and BLEU.
 
     Args:
-        src_vocab, tgt_vocab: the vocabularies' tokens (index order); None: the data module's.
+        src_vocab: the source vocabulary's tokens (index order); None: the data module's.
+        tgt_vocab: the target vocabulary's tokens (index order); None: the data module's.
         num_steps: longest translation (and source length) when decoding; None: the data module's.
         beam_size: hypotheses beam search keeps when translating; 1 is greedy decoding (the book's
             ``predict_seq2seq``). Validation BLEU always decodes greedily.
