@@ -188,6 +188,32 @@ def _check_names(argv: list[str]) -> None:
                 _check_class_name(section["class_path"], kind, base, package)
 
 
+LIST_FLAGS = ("--data.sentences", "--data.references")  # take several values: --data.sentences "go ." "hi ."
+
+
+def _gather_lists(argv: list[str]) -> list[str]:
+    """``--data.sentences "go ." "i lost ."`` (every value up to the next flag) -> one JSON list, the form
+    jsonargparse takes; a value that is already a JSON list stays as it is."""
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        flag, eq, value = arg.partition("=")
+        if flag not in LIST_FLAGS:
+            out.append(arg)
+            i += 1
+            continue
+        values = [value] if eq else []
+        i += 1
+        while not eq and i < len(argv) and not argv[i].startswith("--"):
+            values.append(argv[i])
+            i += 1
+        if len(values) == 1 and values[0].lstrip().startswith("["):
+            out += [flag, values[0]]
+        else:
+            out += [flag, json.dumps(values)]
+    return out
+
+
 def _ckpt_path(argv: list[str]) -> str | None:
     values = _flag_values(argv, "--ckpt_path") if argv and argv[0] in SUBCOMMANDS else []
     return values[-1] if values else None
@@ -231,7 +257,8 @@ class ZooCLI(LightningCLI):
         """With ``--ckpt_path``, the checkpoint's classes and hyperparameters (for ``fit``: the run's own
         ``config.yaml``, when the checkpoint lies in its run folder) are the defaults, and the user's ``--config``
         files and flags override them. ``fit --ckpt_path last`` resumes the newest run under the root folder."""
-        argv = self.argv = list(sys.argv[1:] if args is None else args)
+        given = list(sys.argv[1:] if args is None else args)
+        argv = self.argv = _gather_lists(given)  # --data.sentences "go ." "i lost ." -> one JSON list
         self.resume_run: Path | None = None
         self.pretrained_weights: dict | None = None
         if pretrained := _flag_values(argv, "--pretrained"):
@@ -243,6 +270,9 @@ class ZooCLI(LightningCLI):
             return
         ckpt_path = _ckpt_path(argv)
         if ckpt_path is None or ckpt_path in ("best", "hpc", "registry") or (ckpt_path == "last" and argv[0] != "fit"):
+            if argv != given:
+                self.config = parser.parse_args(argv)
+                return None
             return super().parse_arguments(parser, args)
         if ckpt_path == "last":
             ckpt_path = _last_checkpoint(_default_root_dir(argv))

@@ -5,9 +5,16 @@ from .base import DataModule, FileDataModule
 from .batching import TensorBatches, split_off
 from .download import DATA_ENV, DataError, RemoteFile, fetch_all, resolve_data_dir
 from .images import CIFAR10, MNIST, Bananas, FashionMNIST, Hotdog, StyleImages, VOCSegmentation, read_idx
-from .synthetic import EdgeImage, PolynomialData, SineSequence, SyntheticRegression, polynomial_features
+from .synthetic import (
+    EdgeImage,
+    KernelRegressionData,
+    PolynomialData,
+    SineSequence,
+    SyntheticRegression,
+    polynomial_features,
+)
 from .tables import Airfoil, CSVTable, KaggleHouse, get_k_fold_data
-from .text import TimeMachine
+from .text import TimeMachine, Translation
 from .vocab import Vocab, tokenize
 
 __all__ = [
@@ -24,6 +31,7 @@ __all__ = [
     "FileDataModule",
     "Hotdog",
     "KaggleHouse",
+    "KernelRegressionData",
     "PolynomialData",
     "RemoteFile",
     "SineSequence",
@@ -31,6 +39,7 @@ __all__ = [
     "SyntheticRegression",
     "TensorBatches",
     "TimeMachine",
+    "Translation",
     "VOCSegmentation",
     "Vocab",
     "fetch_all",

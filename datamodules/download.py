@@ -60,7 +60,8 @@ def _downloader_for(url: str):
     return _copy_local_file if url.startswith("file://") else pooch.HTTPDownloader(progressbar=False, timeout=30)
 
 
-def _hash_of(path: Path, known_hash: str) -> str:
+def hash_of(path: Path, known_hash: str) -> str:
+    """The hash of `path` in the algorithm of `known_hash` (``"sha1:..."``), written the same way."""
     algorithm = known_hash.split(":", 1)[0]
     return f"{algorithm}:{pooch.file_hash(str(path), alg=algorithm)}"
 
@@ -78,7 +79,7 @@ def fetch_all(
         path = folder / file.name
         problem = None
         if path.is_file():
-            actual = _hash_of(path, file.known_hash)
+            actual = hash_of(path, file.known_hash)
             if actual == file.known_hash:
                 paths.append(path)
                 continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 TOKEN_TYPES = ("char", "word")
 UNK = "<unk>"
@@ -43,8 +43,7 @@ class Vocab:
         else:
             if tokens and isinstance(tokens[0], (list, tuple)):
                 tokens = [token for line in tokens for token in line]
-            counter = collections.Counter(tokens)
-            self.token_freqs = sorted(counter.items(), key=lambda x: (-x[1], x[0]))
+            self.token_freqs = sorted(collections.Counter(tokens).items(), key=lambda x: (-x[1], x[0]))
             self.idx_to_token = [UNK, *dict.fromkeys(t for t in reserved_tokens if t != UNK)]
             seen = set(self.idx_to_token)
             self.idx_to_token += [t for t, freq in self.token_freqs if freq >= min_freq and t not in seen]
@@ -54,6 +53,16 @@ class Vocab:
     def from_tokens(cls, idx_to_token: Sequence[str]) -> Vocab:
         """Rebuild a vocabulary from its saved ``idx_to_token`` list (as stored in checkpoints)."""
         return cls(idx_to_token=idx_to_token)
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int], min_freq: int = 0, reserved_tokens: Sequence[str] = ()) -> Vocab:
+        """The vocabulary of a corpus given by its token counts (the same as counting the tokens themselves)."""
+        vocab = cls(reserved_tokens=reserved_tokens)
+        vocab.token_freqs = sorted(((t, f) for t, f in counts.items() if f > 0), key=lambda x: (-x[1], x[0]))
+        seen = set(vocab.idx_to_token)
+        vocab.idx_to_token += [t for t, freq in vocab.token_freqs if freq >= min_freq and t not in seen]
+        vocab.token_to_idx = {token: idx for idx, token in enumerate(vocab.idx_to_token)}
+        return vocab
 
     def __len__(self) -> int:
         return len(self.idx_to_token)

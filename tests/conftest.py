@@ -502,3 +502,59 @@ def write_style_images(folder: Path, height: int = 40, width: int = 60) -> tuple
     for image, path in zip((content, style), paths):
         write_png((image * 255).round().to(torch.uint8), str(path))
     return paths
+
+
+# --- English-French pairs (fra-eng.zip holding fra-eng/fra.txt) ------------------------------------------
+
+_SUBJECTS = [("I am", "Je suis"), ("You are", "Tu es"), ("He is", "Il est"), ("She is", "Elle est"),
+             ("We are", "Nous sommes"), ("They are", "Ils sont")]  # fmt: skip
+_ADJECTIVES = [
+    ("calm", "calme"),
+    ("tired", "fatigué"),
+    ("happy", "heureux"),
+    ("late", "en retard"),
+    ("home", "chez moi"),
+]
+_SEEING = [("I see", "Je vois"), ("You see", "Tu vois"), ("He sees", "Il voit"), ("We see", "Nous voyons")]
+_NOUNS = [("cat", "chat"), ("dog", "chien"), ("car", "voiture"), ("house", "maison")]
+
+
+def fra_lines() -> list[str]:
+    """fra.txt's format: English, a tab, French, one pair a line (a few with Tatoeba's attribution field); the
+    book's four sentences, then 67 pairs of small grammars, raw as the book reads them ("Go." / "Va !", a
+    narrow no-break space before "!")."""
+    lines = ["Go.\tVa !", "I lost.\tJ'ai perdu.", "He's calm.\tIl est calme.", "I'm home.\tJe suis chez moi."]
+    lines += [f"{e} {a}.\t{f} {b}." for e, f in _SUBJECTS for a, b in _ADJECTIVES]
+    lines += [f"{e} the {a}!\t{f} le {b}\u202f!" for e, f in _SEEING for a, b in _NOUNS]
+    lines += [f"Who is {a}?\tQui est {b} ?\tCC-BY 2.0 (France) Attribution: tatoeba.org" for a, b in _ADJECTIVES]
+    lines += [f"{e} very {a}, really.\t{f} très {b}, vraiment." for e, f in _SUBJECTS[:4] for a, b in _ADJECTIVES[:4]]
+    return lines
+
+
+def write_fra_eng(folder: Path, lines: list[str] | None = None) -> tuple[Path, Path]:
+    """``folder/fra-eng.zip`` holding ``fra-eng/fra.txt`` (as the data hub's), and the text it holds."""
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    text = ("\n".join(lines or fra_lines()) + "\n").encode("utf-8")
+    archive = folder / "fra-eng.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # fixed dates: the same bytes (and hash) every time
+        zf.writestr(zipfile.ZipInfo("fra-eng/_about.txt", date_time=(2020, 1, 1, 0, 0, 0)), "tiny test copy\n")
+        zf.writestr(zipfile.ZipInfo("fra-eng/fra.txt", date_time=(2020, 1, 1, 0, 0, 0)), text)
+    return archive, folder / "fra.txt"
+
+
+@pytest.fixture
+def tiny_fra(tmp_path, monkeypatch):
+    """A data folder whose ``fra-eng/`` holds a tiny ``fra-eng.zip`` (not extracted); its own SHA-1 and its
+    fra.txt's sha256 replace the published ones, so every check still runs. D2L_ZOO_DATA points at it."""
+    from datamodules import Translation
+
+    data_dir = tmp_path / "data"
+    archive, text = write_fra_eng(data_dir / Translation.folder_name)
+    sha256 = hashlib.sha256(("\n".join(fra_lines()) + "\n").encode("utf-8")).hexdigest()
+    remote = RemoteFile(archive.name, "https://example.invalid/fra-eng.zip", f"sha1:{sha1(archive)}")
+    monkeypatch.setattr(Translation, "zip_file", remote)
+    monkeypatch.setattr(Translation, "text_hash", f"sha256:{sha256}")
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir

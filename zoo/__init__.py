@@ -8,6 +8,7 @@ one for its recipe's data; every class is also here by name (``zoo.LeNet``).
 from .core import (
     BinaryClassifier,
     Classifier,
+    EncoderDecoder,
     LanguageModel,
     Regressor,
     ZooModule,
@@ -19,7 +20,8 @@ from .core.registry import get_model_entry, models_table
 from .linear import LinearRegression, PolynomialRegression, SoftmaxRegression, WeightDecay
 from .mlp import MLP, HousePriceRegression
 from .convnets import VGG, AlexNet, BatchNorm, BatchNormLeNet, DenseNet, EdgeDetector, GoogLeNet, LeNet, NiN, ResNet
-from .rnn import RNNLM, SineMLP
+from .rnn import RNNLM, Seq2Seq, SineMLP
+from .attention import Bahdanau, NadarayaWatson, Transformer
 from . import optim
 from .optim import ScratchSGD, Yogi
 from .vision import FCN, FineTuneResNet, StyleTransfer, TinySSD
@@ -32,6 +34,7 @@ __all__ = [
     "RNNLM",
     "VGG",
     "AlexNet",
+    "Bahdanau",
     "BasicCNN",
     "BatchNorm",
     "BatchNormLeNet",
@@ -41,6 +44,7 @@ __all__ = [
     "DenseNet",
     "Detector",
     "EdgeDetector",
+    "EncoderDecoder",
     "FCN",
     "FineTuneResNet",
     "GoogLeNet",
@@ -49,6 +53,7 @@ __all__ = [
     "LanguageModel",
     "LeNet",
     "LinearRegression",
+    "NadarayaWatson",
     "NiN",
     "PolynomialRegression",
     "Regressor",
@@ -56,10 +61,12 @@ __all__ = [
     "ResidualBlockNet",
     "ScratchSGD",
     "Segmenter",
+    "Seq2Seq",
     "SineMLP",
     "SoftmaxRegression",
     "StyleTransfer",
     "TinySSD",
+    "Transformer",
     "WeightDecay",
     "Yogi",
     "ZooModule",

@@ -38,6 +38,7 @@ class ZooModule(L.LightningModule):
     """
 
     throughput_unit = "examples"  # what EpochSummary counts per second: "examples" or "tokens"
+    fused_optimizer = False  # torch's fused Adam/SGD (one kernel for all parameters); see make_optimizer
 
     def __init__(
         self,
@@ -91,6 +92,7 @@ class ZooModule(L.LightningModule):
                 self.parameter_groups(),
                 hp.lr,
                 hp.get("optimizer_args"),
+                fused=self.fused_optimizer,
                 weight_decay=hp.weight_decay,
                 momentum=hp.momentum,
             )

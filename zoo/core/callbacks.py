@@ -35,11 +35,16 @@ class EpochSummary(L.Callback):
         self.items = 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        inputs = batch[0]
-        self.items += inputs.numel() if getattr(pl_module, "throughput_unit", "") == "tokens" else len(inputs)
+        count_items = getattr(pl_module, "count_items", None)  # a model may count its own (a tensor: no sync)
+        if count_items is not None:
+            self.items += count_items(batch)
+        else:
+            inputs = batch[0]
+            self.items += inputs.numel() if getattr(pl_module, "throughput_unit", "") == "tokens" else len(inputs)
         self.last_batch_end = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.items = int(self.items)
         seconds = max(self.last_batch_end - self.epoch_start, 1e-9)
         self.train_seconds += seconds
         self.train_items += self.items

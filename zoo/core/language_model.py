@@ -52,7 +52,7 @@ class LanguageModel(ZooModule):
 
     def __init__(
         self,
-        vocab: list[str] | None = None,
+        vocab: list | None = None,  # of str; typed `list[str]`, jsonargparse checks it in quadratic time
         token_type: str | None = None,
         carry_state: bool | None = None,
         prefix: str = "time traveller",

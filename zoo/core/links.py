@@ -1,8 +1,8 @@
 """What a data module tells a model, in one table.
 
 A data module knows facts a network needs to be built: how many classes, input channels and input
-features there are, the vocabulary, the lag of a sequence, the shape of the image style transfer
-synthesises. Each fact travels one of two visible ways:
+features there are, the vocabulary (a translation pair's two), the sequence length, the lag of a sequence,
+the shape of the image style transfer synthesises. Each fact travels one of two visible ways:
 
 1. Known when the data module is constructed (most are): ``cli.py`` links the data module's attribute
    to the model's argument (LightningCLI's ``link_arguments``, applied on instantiation), so the user
@@ -49,6 +49,9 @@ DATA_ARGS: tuple[DataArg, ...] = (
     DataArg("in_channels", "in_channels"),
     DataArg("num_inputs", "num_inputs"),
     DataArg("vocab", "vocab", convert=vocab_tokens),
+    DataArg("src_vocab", "src_vocab", convert=vocab_tokens),
+    DataArg("tgt_vocab", "tgt_vocab", convert=vocab_tokens),
+    DataArg("num_steps", "num_steps"),
     DataArg("token", "token_type"),
     DataArg("tau", "tau"),
     DataArg("carries_state", "carry_state", strict=False),

@@ -170,12 +170,19 @@ def _shared(spec: OptimizerSpec, options: Mapping[str, float]) -> dict:
     return {k: v for k, v in options.items() if k in spec.options}
 
 
-def make_optimizer(name: str, params: Iterable, lr: float, args: Mapping | None = None, **options: float) -> Optimizer:
+def make_optimizer(
+    name: str, params: Iterable, lr: float, args: Mapping | None = None, fused: bool = False, **options: float
+) -> Optimizer:
     """The optimizer `name` over `params` (tensors or parameter groups) with `lr`, its shared `options` (momentum,
-    weight_decay) and its own `args` (``optimizer_args``)."""
+    weight_decay) and its own `args` (``optimizer_args``).
+
+    `fused`: torch's fused implementation where the algorithm has one (Adam, SGD): the same update in one kernel
+    over all parameters instead of a loop over them, which is what bounds small networks' steps.
+    """
     check_optimizer(name, lr, args, **options)
     spec = OPTIMIZERS[name]
-    return spec.cls(params, lr=lr, **_shared(spec, options), **dict(args or {}))
+    extra = {"fused": True} if fused and spec.cls in (torch.optim.Adam, torch.optim.SGD) else {}
+    return spec.cls(params, lr=lr, **_shared(spec, options), **dict(args or {}), **extra)
 
 
 def instantiate(first: Any, init: Mapping) -> Any:

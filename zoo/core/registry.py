@@ -14,6 +14,7 @@ table (the README's network table is generated from it).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import inspect
@@ -118,8 +119,8 @@ def recipe_facts(entry: ModelEntry) -> dict[str, Any]:
     return {name: value for name, value in data_facts(data).items() if name in accepted}
 
 
-def get_model(name: str, **overrides: Any) -> nn.Module:
-    """The registered network `name`, built for its recipe's data; `overrides` replace any argument.
+def get_model(name: str, device: torch.device | str | None = None, **overrides: Any) -> nn.Module:
+    """The registered network `name`, built for its recipe's data (on `device`); `overrides` replace any argument.
 
     >>> import zoo
     >>> model = zoo.get_model("resnet18", num_classes=5)
@@ -128,7 +129,9 @@ def get_model(name: str, **overrides: Any) -> nn.Module:
     unknown = set(overrides) - init_arguments(entry.cls)
     if unknown:
         raise ValueError(f"{entry.cls.__name__} takes no argument(s) {sorted(unknown)}")
-    return entry.cls(**{**recipe_facts(entry), **entry.kwargs, **overrides})
+    facts = recipe_facts(entry)  # the data module is built on the CPU, whatever the model's device
+    with torch.device(device) if device is not None else contextlib.nullcontext():
+        return entry.cls(**{**facts, **entry.kwargs, **overrides})
 
 
 def count_parameters(module: nn.Module) -> int:
@@ -139,8 +142,7 @@ def parameter_count(name: str) -> int:
     """Parameters of ``get_model(name)``, counted on the meta device (no memory, no initialisation cost); a model
     whose construction reads tensor values (a metric's thresholds, say) is built for real instead."""
     try:
-        with torch.device("meta"):
-            return count_parameters(get_model(name))
+        return count_parameters(get_model(name, device="meta"))
     except (NotImplementedError, RuntimeError):  # "Cannot copy out of meta tensor"
         return count_parameters(get_model(name))
 
