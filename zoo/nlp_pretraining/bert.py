@@ -197,6 +197,8 @@ class BERT(ZooModule):
         self.train_nsp_acc, self.val_nsp_acc, self.test_nsp_acc = (
             MulticlassAccuracy(2, average="micro") for _ in range(3)
         )
+        self._fit_sums: torch.Tensor | None = None
+        self._fit_steps = 0
         if vocab and max_len:
             self.build()
 
@@ -252,7 +254,21 @@ class BERT(ZooModule):
         self.log(f"{stage}/nsp_acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         if train:
             self.log("train/mlm_loss_all_slots", out["all_slots"], batch_size=1, **log)
+            figures = torch.stack([out["mlm_loss"], out["all_slots"], out["nsp_loss"]]).detach().float()
+            self._fit_sums = figures if self._fit_sums is None else self._fit_sums + figures
+            self._fit_steps += 1
         return out["loss"]
+
+    def on_fit_start(self) -> None:
+        self._fit_sums, self._fit_steps = None, 0  # the book's Accumulator: each step's losses, summed over the fit
+
+    def fit_means(self) -> dict[str, float]:
+        """The mean over this fit's steps of the MLM loss, the book's all-slots MLM loss and the NSP loss: what the
+        book's ``train_bert`` prints after its 50 steps (the epoch metrics are each epoch's mean)."""
+        if not self._fit_steps:
+            return {}
+        sums = (self._fit_sums / self._fit_steps).tolist()
+        return {"steps": self._fit_steps, **dict(zip(("mlm_loss", "mlm_loss_all_slots", "nsp_loss"), sums))}
 
     # --- the representation and the masked words --------------------------------------------------------
 
@@ -289,6 +305,7 @@ class BERT(ZooModule):
         positions = torch.tensor([masks], device=self.device, dtype=torch.long) if masks else None
         encoded, mlm_Y_hat, nsp_Y_hat = self(token_ids, segment_ids, valid_len, positions)
         result = {"tokens": tokens, "segments": segments, "truncated": truncated, "encoding": encoded[0].float().cpu()}
+        result["unknown"] = sorted({t for t in tokens if t not in self.vocab.token_to_idx})  # read as <unk>
         result["is_next"] = float(torch.softmax(nsp_Y_hat[0].float(), -1)[1]) if tokens_b is not None else None
         result["masks"] = []
         if masks:
@@ -326,6 +343,8 @@ class BERT(ZooModule):
             lines.append(f"[{n}] {r['sentence']}" + ("  (cut to max_len)" if r["truncated"] else ""))
             lines.append(f"  tokens:   {' '.join(r['tokens'])}")
             lines.append(f"  segments: {' '.join(map(str, r['segments']))}")
+            if r["unknown"]:
+                lines.append(f"  outside the vocabulary (read as {UNK}): {', '.join(r['unknown'])}")
             lines.append(f"  encoding: (1, {T}, {d}); <cls> (1, {d})")
             for position, (token, row) in enumerate(zip(r["tokens"], r["encoding"])):
                 lines.append(f"    {position:>3} {token:<16} [{', '.join(f'{v:.4f}' for v in row[:3].tolist())}, ...]")
@@ -342,12 +361,22 @@ class BERT(ZooModule):
         return [txt_path, pt_path]
 
     def on_fit_end(self) -> None:
-        """The book's two "crane" encodings, as it prints them after pretraining."""
+        """The losses as the book's ``train_bert`` prints them (the mean over the fit's steps), then the book's two
+        "crane" encodings: the shapes of the whole encoding and of ``<cls>``'s, and the first three values of
+        ``<cls>``'s and ``crane``'s (position 2), in eval mode (the book encodes with dropout on)."""
+        if means := self.fit_means():
+            self.print(
+                f"mean over the fit's {means['steps']} steps: MLM loss {means['mlm_loss']:.3f} (all slots, the book's "
+                f"reduction: {means['mlm_loss_all_slots']:.3f}), NSP loss {means['nsp_loss']:.3f}"
+            )
         for tokens_a, tokens_b in BOOK_CRANES:
             encoding = self.encode(tokens_a, tokens_b)
             words = " ".join(tokens_a) + (f" <sep> {' '.join(tokens_b)}" if tokens_b else "")
-            crane = ", ".join(f"{v:.4f}" for v in encoding[0, 2, :3].tolist())
-            self.print(f"{words}: encoding {tuple(encoding.shape)}, 'crane' [{crane}, ...]")
+            cls, crane = (", ".join(f"{v:.4f}" for v in encoding[0, i, :3].tolist()) for i in (0, 2))
+            self.print(
+                f"{words}: encoding {tuple(encoding.shape)}, <cls> {tuple(encoding[:, 0].shape)} "
+                f"[{cls}, ...], 'crane' [{crane}, ...]"
+            )
 
     # --- checkpoints -----------------------------------------------------------------------------------
 
