@@ -5,4 +5,12 @@ from .timemachine import LanguageModelBatches, TimeMachine, clean_lines, preproc
 from .translation import Translation, preprocess_nmt
 from .wikitext import WikiText2
 
-__all__ = ["LanguageModelBatches", "TimeMachine", "Translation", "WikiText2", "clean_lines", "preprocess", "preprocess_nmt"]
+__all__ = [
+    "LanguageModelBatches",
+    "TimeMachine",
+    "Translation",
+    "WikiText2",
+    "clean_lines",
+    "preprocess",
+    "preprocess_nmt",
+]
