@@ -14,12 +14,15 @@ weight 0), ``train/nsp_loss``, ``train/loss`` (their sum) and ``train/nsp_acc``,
 per-step values as the book's ``train_bert`` averages its steps; ``val/...`` and ``test/...`` weigh each batch by
 its predictions (MLM) or pairs (NSP). ``train/mlm_loss_all_slots`` is what the book's code prints as its MLM
 loss: its ``nn.CrossEntropyLoss()`` takes the mean before the weights apply, so every one of the
-``round(0.15 * max_len)`` slots counts, padded ones too (position 0, ``<cls>``, label 0, ``<unk>``).
+``round(0.15 * max_len)`` slots counts, padded ones too (position 0, ``<cls>``, label 0, ``<unk>``). The book
+prints the mean over all its steps, not an epoch's: the end of ``fit`` prints those (:meth:`BERT.fit_means`).
 
-Two differences from the 0.17 edition's code, none from 1.0's: 0.17 adds ``pos_embedding.data`` (its positional
-embeddings are never trained), and its ``MaskLM``/``NextSentencePred`` take their input sizes as arguments (the
-same sizes here). ``impl``: the multi-head attention of :mod:`zoo.attention.multihead`, the book's (``scratch``)
-or ``nn.MultiheadAttention`` (``concise``).
+Differences from the book's code: the model trains on the MLM loss without the padded slots (they hold no word to
+predict, and the weights are there to leave them out), where both editions' PyTorch code, by the reduction above,
+trains on the all-slots figure; 0.17 adds ``pos_embedding.data`` (its positional embeddings are never trained),
+and its ``MaskLM``/``NextSentencePred`` take their input sizes as arguments (the same sizes here). ``impl``: the
+multi-head attention of :mod:`zoo.attention.multihead`, the book's (``scratch``) or ``nn.MultiheadAttention``
+(``concise``).
 
 ``predict`` gives the BERT representation of each of the data module's sentences (the book's
 ``get_bert_encoding``; two sentences of a pair joined by `` <sep> ``), the probability that a pair's second
