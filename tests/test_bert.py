@@ -189,7 +189,7 @@ def test_the_missing_training_file_says_what_to_download_and_where(tmp_path, mon
     message = str(err.value)
     for part in ("wiki.train.tokens", "wikitext-2-v1.zip", "3c914d17d80b1459be871a5039ac23e752a53cbe",
                  "http://d2l-data.s3-accelerate.amazonaws.com/wikitext-2-v1.zip", str(folder.resolve()),
-                 "--data.train_split valid"):  # fmt: skip
+                 "--data.train_split valid trains on wiki.valid.tokens"):  # fmt: skip
         assert part in message
     stand_in = WikiText2(download=False, train_split="valid", val_split="test")
     stand_in.prepare_data()

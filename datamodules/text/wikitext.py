@@ -232,7 +232,8 @@ class WikiText2(FileDataModule):
             others = [s for s in SPLITS if s != split and (self.folder / f"wiki.{s}.tokens").is_file()]
             stand_in = (
                 f" Only {', '.join(f'wiki.{s}.tokens' for s in others)} {'is' if len(others) == 1 else 'are'} "
-                f"there: --data.train_split {others[0]} trains on that file instead (a stand-in, not the book's data)."
+                f"there: --data.train_split {others[0]} trains on wiki.{others[0]}.tokens instead (a stand-in, not the "
+                f"book's data)."
                 if split == self.hparams.train_split and others
                 else ""
             )
