@@ -30,8 +30,9 @@ class EpochMean(MeanMetric):
     """
 
     def update(self, value: torch.Tensor, weight: int | torch.Tensor = 1) -> None:
-        self.mean_value += value.detach().float().sum() * weight
-        self.weight += weight
+        # new tensors, not in-place sums: states made under `validate`'s inference mode stay usable in `fit`
+        self.mean_value = self.mean_value + value.detach().float().sum() * weight
+        self.weight = self.weight + weight
 
 
 class ZooModule(L.LightningModule):
