@@ -14,7 +14,7 @@ from .synthetic import (
     polynomial_features,
 )
 from .tables import Airfoil, CSVTable, KaggleHouse, get_k_fold_data
-from .text import TimeMachine, Translation
+from .text import TimeMachine, Translation, WikiText2
 from .vocab import Vocab, tokenize
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Translation",
     "VOCSegmentation",
     "Vocab",
+    "WikiText2",
     "fetch_all",
     "get_k_fold_data",
     "polynomial_features",

@@ -558,3 +558,107 @@ def tiny_fra(tmp_path, monkeypatch):
     monkeypatch.setattr(Translation, "text_hash", f"sha256:{sha256}")
     monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
     return data_dir
+
+
+# --- multi-head attention: copying the book's weights into nn.MultiheadAttention ------------------------------
+
+
+def copy_into_concise(scratch, concise) -> None:
+    """The book's four projections (a :class:`~zoo.attention.multihead.MultiHeadAttention`) into
+    nn.MultiheadAttention's (packed or separate) weights, and their biases where they have them (BERT's)."""
+    mha = concise.attention
+    with torch.no_grad():
+        if mha.in_proj_weight is not None:
+            mha.in_proj_weight.copy_(torch.cat([scratch.W_q.weight, scratch.W_k.weight, scratch.W_v.weight]))
+        else:
+            mha.q_proj_weight.copy_(scratch.W_q.weight)
+            mha.k_proj_weight.copy_(scratch.W_k.weight)
+            mha.v_proj_weight.copy_(scratch.W_v.weight)
+        mha.out_proj.weight.copy_(scratch.W_o.weight)
+        assert (mha.in_proj_bias is None) == (scratch.W_q.bias is None)
+        if mha.in_proj_bias is not None:
+            mha.in_proj_bias.copy_(torch.cat([scratch.W_q.bias, scratch.W_k.bias, scratch.W_v.bias]))
+            mha.out_proj.bias.copy_(scratch.W_o.bias)
+
+
+def copy_transformer(scratch: nn.Module, concise: nn.Module) -> None:
+    """Every weight of a network with the book's multi-head attention into the same network built with
+    nn.MultiheadAttention (the Transformer, BERT): the attention layers as above, the rest as they are."""
+    from zoo.attention.multihead import ConciseMultiHeadAttention, MultiHeadAttention
+
+    scratch_mha = {n: m for n, m in scratch.named_modules() if isinstance(m, MultiHeadAttention)}
+    concise_mha = {n: m for n, m in concise.named_modules() if isinstance(m, ConciseMultiHeadAttention)}
+    assert scratch_mha.keys() == concise_mha.keys() and scratch_mha
+    for name, module in scratch_mha.items():
+        copy_into_concise(module, concise_mha[name])
+    concise_state = concise.state_dict()
+    with torch.no_grad():
+        for name, tensor in scratch.state_dict().items():
+            if ".attention" not in name or ".attention.attention" in name:  # not the attention projections
+                concise_state[name].copy_(tensor)
+
+
+# --- WikiText-2: the unpacked token files ---------------------------------------------------------------------
+
+_WIKI_TEXT = (
+    "the of and in to a was is for on as with by he it at "
+    "from his an were which that game album song city river team season first two new "
+    "after during film series north south war army ship year station line church school road king "
+    "music band record chart single tour show"
+)
+_WIKI_WORDS = _WIKI_TEXT.split()
+
+
+def wiki_sentence(rng: np.random.Generator, length: int) -> str:
+    """WikiText's token format: words between single spaces, the first capitalised, with ``,``, ``@-@``,
+    ``@,@`` and ``@.@`` joins inside numbers and words, and ``<unk>`` for rare words."""
+    words = []
+    for i in range(length):
+        kind = rng.random()
+        if kind < 0.06:
+            words.append("<unk>")
+        elif kind < 0.1:
+            words += [str(rng.integers(1, 9)), rng.choice(["@,@", "@.@"]), str(rng.integers(100, 999))]
+        elif kind < 0.14 and i:
+            words += [",", str(rng.choice(_WIKI_WORDS))]
+        elif kind < 0.17:
+            words += [str(rng.choice(_WIKI_WORDS)), "@-@", str(rng.choice(_WIKI_WORDS))]
+        else:
+            words.append(str(rng.choice(_WIKI_WORDS)))
+    words[0] = words[0].capitalize()
+    return " ".join(words)
+
+
+def wiki_text(n_paragraphs: int, seed: int, long_sentence: bool = True) -> str:
+    """A ``wiki.*.tokens`` file: `` = Title = `` headings, `` = = Section = = `` subheadings and blank lines (each
+    line opens with a space, as WikiText's), paragraphs of 2-6 sentences joined by `` . `` and ending in `` . ``,
+    a one-sentence line (not a paragraph for the book), and one sentence longer than 64 tokens."""
+    rng = np.random.default_rng(seed)
+    lines = [" ", " = Valkyria Chronicles III = ", " "]
+    for p in range(n_paragraphs):
+        if p % 7 == 3:
+            lines += [" ", f" = = Section {p} = = ", " "]
+        length = 80 if long_sentence and p == 1 else None
+        sentences = [wiki_sentence(rng, length or int(rng.integers(3, 16))) for _ in range(int(rng.integers(2, 7)))]
+        lines.append(" " + " . ".join(sentences) + " . ")
+        if p % 11 == 5:
+            lines.append(" A single line without a full stop")
+    return "\n".join(lines) + "\n"
+
+
+def write_wikitext(folder: Path, n_paragraphs: tuple[int, int, int] = (150, 30, 30)) -> Path:
+    """``folder/wiki.{train,valid,test}.tokens`` (the unpacked ``wikitext-2/``); returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed, (split, n) in enumerate(zip(("train", "valid", "test"), n_paragraphs)):
+        (folder / f"wiki.{split}.tokens").write_text(wiki_text(n, seed), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny_wikitext(tmp_path, monkeypatch):
+    """A data folder whose ``wikitext-2/`` holds tiny unpacked token files (150 training paragraphs, 30 validation
+    and 30 test ones); D2L_ZOO_DATA points at it."""
+    data_dir = tmp_path / "data"
+    write_wikitext(data_dir / "wikitext-2")
+    monkeypatch.setenv("D2L_ZOO_DATA", str(data_dir))
+    return data_dir

@@ -8,7 +8,7 @@ import math
 
 import pytest
 import torch
-from conftest import config
+from conftest import config, copy_into_concise, copy_transformer
 from torch import nn
 
 import zoo
@@ -58,19 +58,6 @@ def test_additive_and_dot_product_attention_give_the_books_values():
 # --- multi-head attention: the book's against nn.MultiheadAttention ---------------------------------------
 
 
-def copy_into_concise(scratch: MultiHeadAttention, concise: ConciseMultiHeadAttention) -> None:
-    """The book's four projections into nn.MultiheadAttention's (packed or separate) weights."""
-    mha = concise.attention
-    with torch.no_grad():
-        if mha.in_proj_weight is not None:
-            mha.in_proj_weight.copy_(torch.cat([scratch.W_q.weight, scratch.W_k.weight, scratch.W_v.weight]))
-        else:
-            mha.q_proj_weight.copy_(scratch.W_q.weight)
-            mha.k_proj_weight.copy_(scratch.W_k.weight)
-            mha.v_proj_weight.copy_(scratch.W_v.weight)
-        mha.out_proj.weight.copy_(scratch.W_o.weight)
-
-
 @pytest.mark.parametrize("key_size, value_size", [(16, 16), (10, 7)])
 @pytest.mark.parametrize("valid", ["none", "per-sequence", "per-query"])
 def test_scratch_multi_head_attention_equals_nn_multihead_attention(key_size, value_size, valid):
@@ -111,20 +98,6 @@ def test_positional_encoding_values_at_known_positions():
 
 
 # --- the Transformer -------------------------------------------------------------------------------------------
-
-
-def copy_transformer(scratch: zoo.Transformer, concise: zoo.Transformer) -> None:
-    """Every weight of the scratch Transformer into the concise one (the attention layers as above)."""
-    scratch_mha = {n: m for n, m in scratch.named_modules() if isinstance(m, MultiHeadAttention)}
-    concise_mha = {n: m for n, m in concise.named_modules() if isinstance(m, ConciseMultiHeadAttention)}
-    assert scratch_mha.keys() == concise_mha.keys()
-    for name, module in scratch_mha.items():
-        copy_into_concise(module, concise_mha[name])
-    concise_state = concise.state_dict()
-    with torch.no_grad():
-        for name, tensor in scratch.state_dict().items():
-            if ".attention" not in name or ".attention.attention" in name:  # not the attention projections
-                concise_state[name].copy_(tensor)
 
 
 def test_the_transformers_two_implementations_compute_the_same_function():

@@ -26,7 +26,7 @@ REAL_DATA = os.environ.get("D2L_ZOO_DATA")
 def test_each_shipped_network_loads_offline_matches_its_card_and_predicts(name):
     entry = INDEX[name]
     path = pretrained.PACKAGED / entry["file"]
-    assert path.stat().st_size < 2_000_000  # small enough to ship
+    assert path.stat().st_size < 2_500_000  # small enough to ship (the course FC net is 2.3 MB of float32)
     assert pretrained.sha256(path) == entry["sha256"] and entry["file"] == f"{name}-{entry['sha256'][:8]}.pt"
     model = load_pretrained(name)
     assert not model.training and f"zoo.{type(model).__name__}" == entry["class"]

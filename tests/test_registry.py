@@ -52,6 +52,8 @@ def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(nam
             out = model(x, x, torch.tensor([x.shape[1], 1]))
         elif isinstance(model, zoo.NadarayaWatson):  # queries attending over 5 key-value pairs
             out = model(x, torch.rand(2, 5), torch.rand(2, 5)).reshape(2, 1)
+        elif isinstance(model, zoo.BERT):  # tokens, segments, valid lengths and 10 prediction positions each
+            out = model(x, torch.zeros_like(x), torch.tensor([x.shape[1], 5]), torch.arange(10).expand(2, 10))
         else:
             out = model(x)
     if isinstance(model, zoo.Detector):  # anchors (1, a, 4), class scores (2, a, classes + 1), offsets (2, a * 4)
@@ -65,6 +67,11 @@ def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(nam
         assert [c.shape[:2] for c in contents] == [(2, 512)]
         assert [s.shape[1] for s in styles] == [64, 128, 256, 512, 512]
         out = torch.cat([f.flatten() for f in contents + styles])
+    if isinstance(model, zoo.BERT):  # the encodings (2, T, d), MLM logits (2, 10, vocab), NSP logits (2, 2)
+        encoded, mlm, nsp = out
+        assert encoded.shape == (2, *entry.input_shape, model.hparams.num_hiddens)
+        assert mlm.shape == (2, 10, len(model.vocab)) and nsp.shape == (2, 2)
+        out = torch.cat([encoded.flatten(), mlm.flatten(), nsp.flatten()])
     out = out[0] if isinstance(out, tuple) else out  # language models and decoders also return their state
     if isinstance(model, zoo.EncoderDecoder):
         assert out.shape == (2, *entry.input_shape, len(model.tgt_vocab))
@@ -76,7 +83,7 @@ def test_get_model_builds_each_network_and_runs_it_at_the_recipes_input_size(nam
         assert out.shape == (2, 1, 6, 7)  # an edge map per image
     elif isinstance(model, zoo.Segmenter):  # class scores for every pixel
         assert out.shape == (2, model.hparams.num_classes, *entry.input_shape[1:])
-    elif not isinstance(model, (zoo.Detector, zoo.StyleTransfer)):
+    elif not isinstance(model, (zoo.Detector, zoo.StyleTransfer, zoo.BERT)):
         assert out.shape == (2, 1)
     assert torch.isfinite(out).all()
     assert parameter_count(name) == count_parameters(model) > 0
@@ -146,6 +153,9 @@ def fixture_flags(path, request, tmp_path) -> list[str]:
     if data == "datamodules.Translation":  # 71 pairs: the full-data recipes' sizes do not fit, the networks do
         request.getfixturevalue("tiny_fra")
         return ["--data.num_examples", "40", "--data.num_test", "10", "--data.val_split", "0", "--data.batch_size", "8"]
+    if data == "datamodules.WikiText2":  # tiny token files; the recipe's batch of 512 would be one batch
+        request.getfixturevalue("tiny_wikitext")
+        return ["--data.batch_size", "16"]
     return []  # generated data, or The Time Machine that ships with the package
 
 

@@ -251,6 +251,19 @@ def test_an_unreadable_hotdog_image_names_the_file(tiny_hotdog):
         data.val_set[0]
 
 
+def test_a_missing_or_empty_hotdog_class_folder_is_one_error_naming_it(tiny_hotdog):
+    import shutil
+
+    test = tiny_hotdog / "hotdog" / "test"
+    shutil.rmtree(test / "not-hotdog")
+    with pytest.raises(DataError, match=f"{test / 'not-hotdog'} does not exist.*one sub-folder per class"):
+        Hotdog(image_size=32, resize=40).setup()
+    (test / "not-hotdog").mkdir()
+    (test / "not-hotdog" / "notes.txt").write_text("not an image")
+    with pytest.raises(DataError, match=f"{test / 'not-hotdog'} holds no images"):
+        Hotdog(image_size=32, resize=40).setup()
+
+
 # --- VOC2012 segmentation --------------------------------------------------------------------------------
 
 

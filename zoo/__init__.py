@@ -25,11 +25,13 @@ from .attention import Bahdanau, NadarayaWatson, Transformer
 from . import optim
 from .optim import ScratchSGD, Yogi
 from .vision import FCN, FineTuneResNet, StyleTransfer, TinySSD
+from .nlp_pretraining import BERT
 from .course import BasicCNN, BinaryMLP, InceptionANet, ResidualBlockNet
 from .core.detection import Detector  # after the vision chapter, whose anchors it uses
 from .core.segmentation import Segmenter
 
 __all__ = [
+    "BERT",
     "MLP",
     "RNNLM",
     "VGG",

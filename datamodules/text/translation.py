@@ -99,10 +99,11 @@ class Sentences:
         within = torch.arange(int(lengths.sum())) - torch.repeat_interleave(offsets, lengths)
         return torch.repeat_interleave(self.starts[rows], lengths) + within, lengths
 
-    def vocab(self, rows: torch.Tensor, min_freq: int) -> Vocab:
-        """The vocabulary of the sentences at `rows` (the book's: reserved tokens, then by frequency)."""
+    def vocab(self, rows: torch.Tensor, min_freq: int, reserved_tokens: tuple[str, ...] = RESERVED_TOKENS) -> Vocab:
+        """The vocabulary of the sentences at `rows` (the book's: ``<unk>``, the reserved tokens, then the words
+        by frequency)."""
         counts = torch.bincount(self.ids[self.positions(rows)[0]], minlength=len(self.words)).tolist()
-        return Vocab.from_counts(dict(zip(self.words, counts)), min_freq, RESERVED_TOKENS)
+        return Vocab.from_counts(dict(zip(self.words, counts)), min_freq, reserved_tokens)
 
     def encode(self, rows: torch.Tensor, vocab: Vocab, missing: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The sentences at `rows` as flat indices into `vocab` (a word outside it becomes `missing`) and lengths."""

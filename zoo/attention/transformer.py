@@ -54,12 +54,15 @@ class AddNorm(nn.Module):
 
 
 class TransformerEncoderBlock(nn.Module):
-    """Self-attention and the FFN, each under AddNorm."""
+    """Self-attention and the FFN, each under AddNorm. `use_bias`: biases in the attention's projections (the
+    book's ``use_bias``: off in the Transformer, on in BERT's encoder)."""
 
-    def __init__(self, num_hiddens: int, ffn_num_hiddens: int, num_heads: int, dropout: float, impl: str) -> None:
+    def __init__(
+        self, num_hiddens: int, ffn_num_hiddens: int, num_heads: int, dropout: float, impl: str, use_bias: bool = False
+    ) -> None:
         super().__init__()
         H = num_hiddens
-        self.attention = multi_head_attention(impl, H, H, H, H, num_heads, dropout)
+        self.attention = multi_head_attention(impl, H, H, H, H, num_heads, dropout, bias=use_bias)
         self.addnorm1 = AddNorm(H, dropout)
         self.ffn = PositionWiseFFN(H, ffn_num_hiddens, H)
         self.addnorm2 = AddNorm(H, dropout)

@@ -3,6 +3,7 @@ training curves) and the speed switches ``Compile`` and ``ChannelsLast``."""
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from pathlib import Path
@@ -49,6 +50,11 @@ class EpochSummary(L.Callback):
         self.train_seconds += seconds
         self.train_items += self.items
         epoch, last = trainer.current_epoch + 1, trainer.max_epochs
+        where = f"epoch {epoch}/{last}"
+        if not last or last < 0:  # a fit of max_steps: the epochs it will take, and the steps so far
+            batches = trainer.num_training_batches
+            last = math.ceil(trainer.max_steps / batches) if trainer.max_steps > 0 and 0 < batches < math.inf else 0
+            where = f"epoch {epoch} (step {trainer.global_step}/{trainer.max_steps})"
         every = self.every_n_epochs or max(1, (last or 0) // 25)
         if not trainer.is_global_zero or (epoch % every and epoch not in (1, last)):
             return
@@ -57,7 +63,7 @@ class EpochSummary(L.Callback):
         )
         unit = getattr(pl_module, "throughput_unit", "examples")
         rate = self.items * trainer.world_size / seconds
-        print(f"epoch {epoch}/{last}  {metrics}  {rate:,.0f} {unit}/s", flush=True)
+        print(f"{where}  {metrics}  {rate:,.0f} {unit}/s", flush=True)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """The fit's wall time and throughput, what the data module reports (e.g. the error in the estimated

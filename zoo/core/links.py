@@ -56,6 +56,7 @@ DATA_ARGS: tuple[DataArg, ...] = (
     DataArg("tau", "tau"),
     DataArg("carries_state", "carry_state", strict=False),
     DataArg("image_shape", "image_shape"),
+    DataArg("max_len", "max_len", strict=False),  # BERT's positions: at least the data's pairs' length
 )
 
 
