@@ -101,6 +101,19 @@ def course(name: str) -> Callable:
     return run
 
 
+def language_model(config: str, loop: Callable, metric: str, logged: str) -> Benchmark:
+    """A Time Machine language model: the book's `loop(epochs, device)` against the zoo's `config`, both reporting
+    the perplexity the zoo logs as `logged`."""
+    return Benchmark(
+        config,
+        lambda r, epochs, device: loop(epochs, device),
+        metric,
+        lambda cli: float(cli.trainer.callback_metrics[logged]),
+        unit="tokens",
+        data="time-machine",
+    )
+
+
 def val_acc(cli) -> float:
     return float(cli.trainer.callback_metrics["val/acc"])
 
@@ -129,22 +142,8 @@ BENCHMARKS: dict[str, Benchmark] = {
     "course_residual": Benchmark(
         "course/companion_residual.yaml", course("course_residual"), "test acc", val_acc, data="mnist"
     ),
-    "gru": Benchmark(
-        "rnn/gru_time_machine.yaml",
-        lambda r, epochs, device: book_loops.train_ch8(epochs, device),
-        "train ppl",
-        lambda cli: float(cli.trainer.callback_metrics["train/ppl"]),
-        unit="tokens",
-        data="time-machine",
-    ),
-    "gru_v1": Benchmark(
-        "rnn/gru_time_machine_v1.yaml",
-        lambda r, epochs, device: book_loops.trainer_v1_lm(epochs, device),
-        "val ppl",
-        lambda cli: float(cli.trainer.callback_metrics["val/ppl"]),
-        unit="tokens",
-        data="time-machine",
-    ),
+    "gru": language_model("rnn/gru_time_machine.yaml", book_loops.train_ch8, "train ppl", "train/ppl"),
+    "gru_v1": language_model("rnn/gru_time_machine_v1.yaml", book_loops.trainer_v1_lm, "val ppl", "val/ppl"),
     "seq2seq": Benchmark(
         "rnn/seq2seq.yaml",
         lambda r, epochs, device: book_loops.train_seq2seq(epochs, device),

@@ -102,15 +102,16 @@ def results(name: str) -> str:
 
 
 def benchmark_rows(path: Path) -> list[dict]:
-    """The newest row of each (network, epochs, device, threads, precision, zoo flags) in a benchmark CSV, in the
-    order each first appears."""
+    """The newest row of each (network, epochs, device, threads, precision, zoo flags) in a benchmark CSV, grouped by
+    network in the order the networks first appear."""
     newest: dict[tuple, dict] = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
             key = tuple(row[k] for k in ("network", "epochs", "device", "threads", "precision", "zoo_flags"))
             if key not in newest or row["date"] >= newest[key]["date"]:
                 newest[key] = row
-    return list(newest.values())
+    order = list(dict.fromkeys(key[0] for key in newest))
+    return sorted(newest.values(), key=lambda row: order.index(row["network"]))
 
 
 def benchmark_command(row: dict) -> str:
