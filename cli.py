@@ -214,6 +214,21 @@ def _gather_lists(argv: list[str]) -> list[str]:
     return out
 
 
+def _advise_threads() -> None:
+    """On a CPU already busy with other work, torch's one thread per core compete with it: say so, once."""
+    cores, threads = os.cpu_count() or 1, torch.get_num_threads()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on this platform
+        return
+    if threads > 1 and load > cores - 0.5:
+        print(
+            f"note: this CPU is busy (load average {load:.1f} on {cores} cores) and torch uses {threads} threads: "
+            "--threads 1 (or OMP_NUM_THREADS=1) is often several times faster on a shared machine",
+            flush=True,
+        )
+
+
 def _ckpt_path(argv: list[str]) -> str | None:
     values = _flag_values(argv, "--ckpt_path") if argv and argv[0] in SUBCOMMANDS else []
     return values[-1] if values else None
@@ -244,6 +259,13 @@ class ZooCLI(LightningCLI):
             default=None,
             help="Start from a pretrained network: a published name (see python cli.py list --pretrained), a weights "
             "file or a URL; its data module is the default data. E.g. predict --pretrained lenet-fashion-mnist",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int | None,
+            default=None,
+            help="CPU threads for torch's kernels (torch.set_num_threads); default: torch's, one per core. On a busy "
+            "or shared CPU, 1 is often several times faster (as OMP_NUM_THREADS=1 is)",
         )
         parser.add_optimizer_args((Optimizer,))  # --optimizer CLASS --optimizer.lr ..., as LightningCLI's
         parser.add_lr_scheduler_args(LRSchedulerTypeTuple)
@@ -295,6 +317,11 @@ class ZooCLI(LightningCLI):
         user's flags; ours are applied first, in parse_arguments (tests/test_cli.py checks both still hold)."""
 
     def instantiate_classes(self) -> None:
+        threads = self._config().get("threads")
+        if threads is not None:
+            if threads < 1:
+                raise UsageError(f"--threads must be a positive integer, got {threads}")
+            torch.set_num_threads(threads)
         try:
             super().instantiate_classes()
         except ValueError as err:  # a bad hyperparameter: one clear line, not a traceback
@@ -307,6 +334,8 @@ class ZooCLI(LightningCLI):
             except RuntimeError as err:
                 raise UsageError(f"the pretrained weights do not fit this model: {str(err).splitlines()[0]}") from None
         self._hand_cli_optimizers_to_model()
+        if threads is None and self.trainer.strategy.root_device.type == "cpu" and self.trainer.is_global_zero:
+            _advise_threads()
 
     def _config(self, instantiated: bool = False) -> dict:
         """This subcommand's configuration, as parsed or (`instantiated`) with its classes built."""
@@ -382,7 +411,10 @@ class ZooCLI(LightningCLI):
         callbacks = [EpochSummary(), PredictionWriter(), ExactResume(), TrainingCurves()]
         if trainer.get("enable_checkpointing") and not own and not trainer.get("fast_dev_run"):
             name = "epoch{epoch:03d}-step{step}"  # no metric names: a "/" in them would make folders
-            callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=True))
+            # last.ckpt links to the epoch's checkpoint (one write per epoch, not two) where the folder is local
+            root = str(trainer.get("default_root_dir") or "")
+            last = "link" if "://" not in root or root.startswith("file://") else True
+            callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=last))
         scheduled = "lr_scheduler" in self._cli_optimizers() or getattr(self.model, "hparams", {}).get("lr_scheduler")
         monitors = [c for c in trainer.get("callbacks") or [] if isinstance(c, LearningRateMonitor)]
         if self.subcommand == "fit" and scheduled and trainer.get("logger") and not monitors:

@@ -13,7 +13,8 @@ class TensorBatches(Dataset):
 
     The DataLoader hands ``__getitems__`` the minibatch's index list, so a batch is one fancy-index
     per tensor instead of `batch_size` Python calls plus a stack. Samplers (and Lightning's
-    DistributedSampler under DDP) work unchanged.
+    DistributedSampler under DDP) work unchanged. :meth:`to_` moves the tensors to the training device
+    once (``--data.on_device true``): batches are then gathered there, and nothing is copied per step.
     """
 
     def __init__(self, *tensors: torch.Tensor) -> None:
@@ -28,7 +29,20 @@ class TensorBatches(Dataset):
         return tuple(t[index] for t in self.tensors)
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
-        return self[torch.as_tensor(indices)]
+        index = torch.as_tensor(indices)
+        device = self.tensors[0].device
+        if device.type == "cuda":  # the index goes over asynchronously (pinned): no wait for the GPU
+            index = index.pin_memory().to(device, non_blocking=True)
+        return self[index]
+
+    @property
+    def device(self) -> torch.device:
+        return self.tensors[0].device
+
+    def to_(self, device: torch.device | str) -> TensorBatches:
+        """Move every tensor to `device`, in place; returns self."""
+        self.tensors = tuple(t.to(device) for t in self.tensors)
+        return self
 
 
 def keep_batch(batch):

@@ -1,5 +1,6 @@
-"""Write the README's generated parts: the layout tree, the network table (from the registry) and the results
-tables (from ``results/*.yaml``). Each part sits between ``<!-- generated: NAME -->`` and ``<!-- end -->``.
+"""Write the README's generated parts: the layout tree, the network table (from the registry), the results
+tables (from ``results/*.yaml``) and the performance table (from ``benchmarks/results/*.csv``). Each part sits
+between ``<!-- generated: NAME -->`` and ``<!-- end -->``.
 
     python scripts/readme.py           # rewrite README.md in place
     python scripts/readme.py --check   # exit 1 if README.md is not what the registry and results say
@@ -8,6 +9,7 @@ tables (from ``results/*.yaml``). Each part sits between ``<!-- generated: NAME 
 from __future__ import annotations
 
 import argparse
+import csv
 import re
 import sys
 from pathlib import Path
@@ -96,6 +98,49 @@ def results(name: str) -> str:
     return "\n".join(results_table(table) for table in load_results(RESULTS / name))
 
 
+# --- performance: benchmarks/vs_book.py's CSV rows ----------------------------------------------------------
+
+
+def benchmark_rows(path: Path) -> list[dict]:
+    """The newest row of each (network, epochs, device, threads, precision, zoo flags) in a benchmark CSV, grouped by
+    network in the order the networks first appear."""
+    newest: dict[tuple, dict] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            key = tuple(row[k] for k in ("network", "epochs", "device", "threads", "precision", "zoo_flags"))
+            if key not in newest or row["date"] >= newest[key]["date"]:
+                newest[key] = row
+    order = list(dict.fromkeys(key[0] for key in newest))
+    return sorted(newest.values(), key=lambda row: order.index(row["network"]))
+
+
+def benchmark_command(row: dict) -> str:
+    threads = f"OMP_NUM_THREADS={row['threads']} " if row["threads"] and row["threads"] != "default" else ""
+    command = f"{threads}python benchmarks/vs_book.py {row['network']} --epochs {row['epochs']}"
+    command += f" --repeats {row['repeats']}" if row["repeats"] != "1" else ""
+    command += f" --precision {row['precision']}" if row["precision"] != "32" else ""
+    return command + (f" -- {row['zoo_flags']}" if row["zoo_flags"] else "")
+
+
+def benchmarks_table(name: str) -> str:
+    rows = benchmark_rows(ROOT / name)
+    lines = [
+        "| Network | Command | Data | Device | Book loop | Zoo | Zoo / book | Book / zoo figure | Date |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        unit = row["unit"]
+        device = row["device"] + (f", {row['threads']} thread(s)" if row["threads"] else "")
+        lines.append(
+            f"| {row['network']} | `{benchmark_command(row)}` | {row['data']} | {device} "
+            f"| {row['book_seconds']} s ({float(row['book_rate']):,.0f} {unit}/s) "
+            f"| {row['zoo_seconds']} s ({float(row['zoo_rate']):,.0f} {unit}/s) | **{row['speedup']}x** "
+            f"| {row['metric']} {row['book_metric']} / {row['zoo_metric']} | {row['date']} |"
+        )
+    versions = sorted({f"torch {row['torch']}, lightning {row['lightning']}" for row in rows})
+    return "\n".join(lines) + f"\n\nSoftware: {'; '.join(versions)}. Times are medians of the repeats, wall clock.\n"
+
+
 # --- the README ----------------------------------------------------------------------------------------
 
 
@@ -108,6 +153,8 @@ def render(name: str) -> str:
         from zoo.core.pretrained import pretrained_table
 
         return pretrained_table(markdown=True) + "\n"
+    if name.startswith("benchmarks/results/") and name.endswith(".csv"):
+        return benchmarks_table(name)
     if name.startswith("results/"):
         return results(name.removeprefix("results/"))
     raise ValueError(f"README asks for an unknown generated part {name!r}")

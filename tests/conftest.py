@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 from pathlib import Path
 
 import lightning as L
@@ -239,6 +240,20 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+LAUNCH_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK", "NODE_RANK", "LOCAL_WORLD_SIZE")
+
+
+def process_env(**extra: str) -> dict[str, str]:
+    """The environment for a test's own training process: one thread, no warnings, and none of the variables an
+    earlier in-process DDP run leaves behind (a MASTER_PORT whose store still listens makes a fresh launch hang)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in LAUNCH_VARIABLES and not k.startswith(("SLURM_", "TORCHELASTIC"))
+    }
+    return env | {"OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", **extra}
 
 
 def quiet_trainer(tmp_path: Path, **kwargs) -> L.Trainer:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from conftest import CONFIGS, NETWORK_CONFIGS, config
+from conftest import CONFIGS, NETWORK_CONFIGS, config, process_env
 
 from cli import run as main
 
@@ -122,7 +121,7 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     command = [sys.executable, str(root / "cli.py"), "fit", "--config", config("gru_time_machine")]
     command += ["--data.max_tokens", "3000", "--model.num_hiddens", "16", "--trainer.max_epochs", "1"]
     command += ["--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = process_env()
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("epoch 1/1") == 1 and "generated:" in done.stdout  # metrics printed once, by rank 0
@@ -160,7 +159,7 @@ def test_the_console_script_exits_0_after_fit(tmp_path):
     script = Path(sys.executable).with_name("d2l-zoo")
     assert script.is_file(), "pip install -e . installs the d2l-zoo console script next to python"
     command = [str(script), "fit", "--config", config("linear_regression"), "--trainer.max_epochs", "1"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    env = process_env()
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "ZooCLI object" not in done.stdout + done.stderr

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import torch
-from conftest import ROOT, config
+from conftest import ROOT, config, process_env
 
 from cli import run
 
 QUICK = ["--trainer.enable_model_summary", "false", "--trainer.enable_progress_bar", "false"]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+ENV = process_env()
 
 
 def last_weights(root: Path) -> dict[str, torch.Tensor]:

@@ -3,14 +3,13 @@ process, SIGKILL) ends with exactly the weights of an uninterrupted one; SIGTERM
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, config
+from conftest import ROOT, config, process_env
 
 from cli import run
 
@@ -18,7 +17,7 @@ QUICK = ["--trainer.enable_model_summary", "false", "--trainer.enable_progress_b
 
 
 def fit_process(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT / "tests")}
+    env = process_env(PYTHONPATH=str(ROOT / "tests"))
     command = [sys.executable, str(ROOT / "cli.py"), "fit", *args, "--trainer.default_root_dir", str(root), *QUICK]
     return subprocess.run(command, cwd=root.parent, env=env, capture_output=True, text=True, timeout=600)
 

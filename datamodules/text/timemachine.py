@@ -102,6 +102,15 @@ class LanguageModelBatches(IterableDataset):
                 f"a corpus of {len(corpus)} tokens is too short for batch_size={batch_size} x num_steps={num_steps}"
             )
 
+    @property
+    def device(self) -> torch.device:
+        return self.corpus.device
+
+    def to_(self, device: torch.device | str) -> LanguageModelBatches:
+        """Keep the corpus on `device` (``--data.on_device true``): batches are then cut there; returns self."""
+        self.corpus = self.corpus.to(device)
+        return self
+
     def _rows(self) -> int:
         return self.batch_size * _rank_and_world()[1]
 
@@ -122,8 +131,8 @@ class LanguageModelBatches(IterableDataset):
             starts = torch.arange(num_subseqs) * T + offset
             if self.shuffle:
                 starts = starts[torch.randperm(num_subseqs, generator=generator)]
-            starts = starts[: num_batches * B * world].reshape(num_batches, world, B)[:, rank]
-            windows = torch.arange(T)
+            starts = starts[: num_batches * B * world].reshape(num_batches, world, B)[:, rank].to(self.device)
+            windows = torch.arange(T, device=self.device)
             for batch_starts in starts:
                 idx = batch_starts[:, None] + windows
                 yield self.corpus[idx], self.corpus[idx + 1]

@@ -62,7 +62,7 @@ class NadarayaWatson(Regressor):
     def _step(self, batch, stage: str) -> torch.Tensor:
         queries, keys, values, y = batch
         loss = self.loss(self(queries, keys, values), y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log_mean(f"{stage}/loss", loss, len(queries))
         return loss
 
     def predict_step(self, batch, batch_idx: int) -> dict:

@@ -13,11 +13,26 @@ from pathlib import Path
 import lightning as L
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric, Metric
 from torchmetrics.classification import BinaryAccuracy, MulticlassAccuracy
 
 from .checkpoint import CheckpointError, class_path, read_checkpoint, resolve_class, saved_classes
 from .links import data_arg, data_facts, init_arguments
 from .optimizers import check_optimizer, check_scheduler, instantiate, make_optimizer, make_scheduler
+
+
+class EpochMean(MeanMetric):
+    """The weighted mean of one value per batch (a loss over `weight` examples or tokens), added up on the device.
+
+    ``MeanMetric`` checks every update for NaNs, which waits for the device, and its ``nan_strategy="disable"``
+    also drops the weights (torchmetrics issue #3434, open in 1.9): this update does neither.
+    """
+
+    def update(self, value: torch.Tensor, weight: int | torch.Tensor = 1) -> None:
+        # new tensors, not in-place sums: states made under `validate`'s inference mode stay usable in `fit`
+        self.mean_value = self.mean_value + value.detach().float().sum() * weight
+        self.weight = self.weight + weight
 
 
 class ZooModule(L.LightningModule):
@@ -62,6 +77,7 @@ class ZooModule(L.LightningModule):
         for key in [k for k in self.hparams if not k.startswith("_") and k not in accepted]:
             del self._hparams[key], self._hparams_initial[key]
         self.cli_optimizers: dict = {}  # set by use_cli_optimizers: LightningCLI's --optimizer/--lr_scheduler
+        self.epoch_means = nn.ModuleDict()  # the weighted means log_mean keeps, made on first use
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Most networks keep their layers in ``self.net``; the others define their own forward."""
@@ -140,6 +156,31 @@ class ZooModule(L.LightningModule):
         if filled:
             self.build()
 
+    # --- epoch metrics ---------------------------------------------------------------------------------
+
+    def log_epoch(self, name: str, metric: Metric, *update, prog_bar: bool = True, attribute: str | None = None):
+        """Update `metric` with this batch (``metric.update(*update)``); it is logged as `name`, computed over the
+        epoch (on the device; across processes under DDP) and reset by Lightning at the epoch's end.
+
+        The metric is handed to ``self.log`` once an epoch, at its first update: Lightning keeps the reference and
+        computes it at the epoch's end, and a ``self.log`` call costs about a millisecond (it moves the metric to
+        its device each time), more than many networks' whole step. `attribute`: the metric's attribute path in
+        this module, for metrics Lightning cannot find itself.
+        """
+        metric.update(*update)
+        if metric.update_count == 1:
+            self.log(name, metric, on_step=False, on_epoch=True, prog_bar=prog_bar, metric_attribute=attribute)
+
+    def log_mean(self, name: str, value: torch.Tensor, weight: int | torch.Tensor = 1, prog_bar: bool = True):
+        """Add this batch's `value` (a mean over `weight` items: its examples, or tokens) to the epoch's weighted mean,
+        logged as `name` (``train/loss``): every item counts once, whatever the batch sizes."""
+        key = name.replace("/", "_")
+        if key not in self.epoch_means:
+            self.epoch_means[key] = EpochMean().to(value.device)
+        self.log_epoch(
+            name, self.epoch_means[key], value.detach(), weight, prog_bar=prog_bar, attribute=f"epoch_means.{key}"
+        )
+
     # --- steps ------------------------------------------------------------------------------------
 
     def _step(self, batch, stage: str) -> torch.Tensor:
@@ -203,8 +244,8 @@ class Classifier(ZooModule):
         super().__init__(**kwargs)
         if num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}")
-        self.train_acc, self.val_acc, self.test_acc = (
-            MulticlassAccuracy(num_classes, average="micro") for _ in range(3)
+        self.train_acc, self.val_acc, self.test_acc = (  # labels are checked by the loss: no per-step checks
+            MulticlassAccuracy(num_classes, average="micro", validate_args=False) for _ in range(3)
         )
 
     def loss(self, y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -214,10 +255,8 @@ class Classifier(ZooModule):
         x, y = batch
         y_hat = self(x)
         loss = self.loss(y_hat, y)
-        accuracy = getattr(self, f"{stage}_acc")
-        accuracy(y_hat.detach(), y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        self.log_mean(f"{stage}/loss", loss, len(y))
+        self.log_epoch(f"{stage}/acc", getattr(self, f"{stage}_acc"), y_hat.detach(), y)
         return loss
 
     def predict_step(self, batch, batch_idx: int) -> dict:
@@ -266,7 +305,7 @@ class Regressor(ZooModule):
     def _step(self, batch, stage: str) -> torch.Tensor:
         x, y = batch
         loss = self.loss(self(x), y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.log_mean(f"{stage}/loss", loss, len(y))
         return loss
 
     def predict_step(self, batch, batch_idx: int) -> torch.Tensor:
@@ -293,10 +332,10 @@ class BinaryClassifier(ZooModule):
         x, y = batch
         y_hat = self(x)
         loss = self.loss(y_hat, y)
-        accuracy = getattr(self, f"{stage}_acc")
-        accuracy(torch.sigmoid(y_hat.detach()), y.reshape(y_hat.shape).long())
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        self.log_mean(f"{stage}/loss", loss, len(y))
+        self.log_epoch(
+            f"{stage}/acc", getattr(self, f"{stage}_acc"), torch.sigmoid(y_hat.detach()), y.reshape(y_hat.shape).long()
+        )
         return loss
 
     def predict_step(self, batch, batch_idx: int) -> dict:

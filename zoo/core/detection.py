@@ -98,7 +98,7 @@ class Detector(ZooModule):
         if max_drawn < 0:
             raise ValueError(f"max_drawn must not be negative, got {max_drawn}")
         for stage in ("train", "val", "test"):
-            setattr(self, f"{stage}_class_err", ClassError(num_classes + 1, average="micro"))
+            setattr(self, f"{stage}_class_err", ClassError(num_classes + 1, average="micro", validate_args=False))
             setattr(self, f"{stage}_bbox_mae", MeanAbsoluteError())
         backend = map_backend()
         self.map_enabled = backend is not None
@@ -164,12 +164,13 @@ class Detector(ZooModule):
         anchors, cls_preds, bbox_preds = outputs
         bbox_labels, bbox_masks, cls_labels = multibox_target(anchors, targets)
         loss = self.anchor_loss(cls_preds, cls_labels, bbox_preds, bbox_labels, bbox_masks)
+        self.log_mean(f"{stage}/loss", loss, len(images))
         class_err, bbox_mae = getattr(self, f"{stage}_class_err"), getattr(self, f"{stage}_bbox_mae")
-        class_err(cls_preds.detach().reshape(-1, cls_preds.shape[-1]), cls_labels.reshape(-1))
-        bbox_mae((bbox_preds.detach() * bbox_masks).float(), (bbox_labels * bbox_masks).float())
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        self.log(f"{stage}/class_err", class_err, on_step=False, on_epoch=True, prog_bar=True)
-        self.log(f"{stage}/bbox_mae", bbox_mae, on_step=False, on_epoch=True, prog_bar=True)
+        self.log_epoch(
+            f"{stage}/class_err", class_err, cls_preds.detach().reshape(-1, cls_preds.shape[-1]), cls_labels.reshape(-1)
+        )
+        masked_preds, masked_labels = (bbox_preds.detach() * bbox_masks).float(), (bbox_labels * bbox_masks).float()
+        self.log_epoch(f"{stage}/bbox_mae", bbox_mae, masked_preds, masked_labels)
         if stage != "train" and self.map_enabled:
             detected = self.kept(self.detections(tuple(o.detach() for o in outputs)))
             getattr(self, f"{stage}_map").update(*map_inputs(detected, targets, *images.shape[-2:]))

@@ -247,15 +247,13 @@ class EncoderDecoder(ZooModule):
         logits, _ = self(X, self.teacher_forcing(Y), X_valid_len)
         loss = masked_cross_entropy(logits, Y, Y_valid_len)
         # the epoch's loss per token: batches weighted by their token counts (a tensor, so no device sync)
-        tokens = Y_valid_len.sum()
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=tokens)
+        self.log_mean(f"{stage}/loss", loss, Y_valid_len.sum())
         if stage != "train":
             translations = self.texts(self.greedy_decode(X, X_valid_len)[0])
             references = [[reference] for reference in self.references(batch[4])]
             for name in ("bleu", "bleu2"):
                 corpus_bleu = getattr(self, f"{stage}_{name}")
-                corpus_bleu.update(translations, references)
-                self.log(f"{stage}/{name}", corpus_bleu, on_step=False, on_epoch=True, prog_bar=name == "bleu")
+                self.log_epoch(f"{stage}/{name}", corpus_bleu, translations, references, prog_bar=name == "bleu")
         return loss
 
     def count_items(self, batch) -> torch.Tensor:

@@ -108,10 +108,8 @@ class LanguageModel(ZooModule):
         if carry_state:
             self._state = state
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
-        perplexity = getattr(self, f"{stage}_ppl")
-        perplexity(logits.detach().float(), Y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        self.log(f"{stage}/ppl", perplexity, on_step=False, on_epoch=True, prog_bar=True)
+        self.log_mean(f"{stage}/loss", loss, Y.numel())
+        self.log_epoch(f"{stage}/ppl", getattr(self, f"{stage}_ppl"), logits.detach().float(), Y)
         return loss
 
     def _carries_state(self) -> bool:

@@ -88,12 +88,9 @@ class Segmenter(ZooModule):
         logits = self(images)
         loss = self.loss(logits, labels)
         preds = logits.detach().argmax(dim=1)
-        accuracy, miou = getattr(self, f"{stage}_acc"), getattr(self, f"{stage}_miou")
-        accuracy(preds, labels)
-        miou(preds, labels)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
-        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
-        self.log(f"{stage}/miou", miou, on_step=False, on_epoch=True, prog_bar=True)
+        self.log_mean(f"{stage}/loss", loss, len(images))
+        self.log_epoch(f"{stage}/acc", getattr(self, f"{stage}_acc"), preds, labels)
+        self.log_epoch(f"{stage}/miou", getattr(self, f"{stage}_miou"), preds, labels)
         return loss
 
     @torch.no_grad()

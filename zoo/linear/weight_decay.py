@@ -56,7 +56,7 @@ class WeightDecay(LinearRegression):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         X, y = batch
         loss = self.loss(self(X), y)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log_mean("train/loss", loss, len(y))
         if self.impl == "scratch":
             return loss + self.lambd * l2_penalty(self.w)
         return loss

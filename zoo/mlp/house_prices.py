@@ -112,11 +112,10 @@ class HousePriceRegression(Regressor):
         x, y = batch
         y_hat = self(x)
         loss = self.loss(y_hat, y)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
+        self.log_mean(f"{stage}/loss", loss, len(y))
         if stage != "train":
             metric = self.val_log_rmse if stage == "val" else self.test_log_rmse
-            metric(self.price(y_hat.detach()), y)
-            self.log(f"{stage}/log_rmse", metric, on_step=False, on_epoch=True, prog_bar=True)
+            self.log_epoch(f"{stage}/log_rmse", metric, self.price(y_hat.detach()), y)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:

@@ -198,7 +198,7 @@ class BERT(ZooModule):
         self.vocab: Vocab | None = None
         self.net: BERTModel | None = None
         self.train_nsp_acc, self.val_nsp_acc, self.test_nsp_acc = (
-            MulticlassAccuracy(2, average="micro") for _ in range(3)
+            MulticlassAccuracy(2, average="micro", validate_args=False) for _ in range(3)
         )
         self._fit_sums: torch.Tensor | None = None
         self._fit_steps = 0
@@ -245,18 +245,15 @@ class BERT(ZooModule):
     def _step(self, batch, stage: str) -> torch.Tensor:
         out = self.losses(batch)
         nsp_y, mlm_weights = batch[6], batch[4]
-        accuracy = getattr(self, f"{stage}_nsp_acc")
-        accuracy(out["nsp_logits"].detach(), nsp_y)
         train = stage == "train"
         # train: each step counts once (the book averages its steps); val/test: per prediction, per pair
         pairs, predictions = (1, 1) if train else (len(nsp_y), mlm_weights.sum())
-        log = dict(on_step=False, on_epoch=True, sync_dist=True)
-        self.log(f"{stage}/loss", out["loss"], prog_bar=True, batch_size=pairs, **log)
-        self.log(f"{stage}/mlm_loss", out["mlm_loss"], batch_size=predictions, **log)
-        self.log(f"{stage}/nsp_loss", out["nsp_loss"], batch_size=pairs, **log)
-        self.log(f"{stage}/nsp_acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        self.log_mean(f"{stage}/loss", out["loss"], pairs)
+        self.log_mean(f"{stage}/mlm_loss", out["mlm_loss"], predictions, prog_bar=False)
+        self.log_mean(f"{stage}/nsp_loss", out["nsp_loss"], pairs, prog_bar=False)
+        self.log_epoch(f"{stage}/nsp_acc", getattr(self, f"{stage}_nsp_acc"), out["nsp_logits"].detach(), nsp_y)
         if train:
-            self.log("train/mlm_loss_all_slots", out["all_slots"], batch_size=1, **log)
+            self.log_mean("train/mlm_loss_all_slots", out["all_slots"], prog_bar=False)
             figures = torch.stack([out["mlm_loss"], out["all_slots"], out["nsp_loss"]]).detach().float()
             self._fit_sums = figures if self._fit_sums is None else self._fit_sums + figures
             self._fit_steps += 1

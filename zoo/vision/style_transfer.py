@@ -231,7 +231,7 @@ class StyleTransfer(Pretrained, ZooModule):
             self.started.fill_(True)
         content_l, style_l, tv_l, loss = self.losses(self.synthesized, contents_Y, styles_Y_gram)
         for name, value in (("loss", loss), ("content", content_l), ("style", style_l), ("tv", tv_l)):
-            self.log(f"train/{name}", value, on_step=False, on_epoch=True, prog_bar=name == "loss")
+            self.log_mean(f"train/{name}", value, prog_bar=name == "loss")
         self._last = (content_l.detach(), style_l.detach(), tv_l.detach())
         return loss
 
