@@ -51,7 +51,7 @@ import zoo  # noqa: E402
 
 CSV_PATH = ROOT / "benchmarks" / "results" / "benchmarks.csv"
 COLUMNS = [
-    "date", "network", "config", "epochs", "data", "device", "threads", "precision", "torch", "lightning",
+    "date", "network", "config", "epochs", "data", "device", "threads", "load", "precision", "torch", "lightning",
     "book_seconds", "zoo_seconds", "speedup", "unit", "book_rate", "zoo_rate", "metric", "book_metric",
     "zoo_metric", "repeats", "zoo_flags",
 ]  # fmt: skip
@@ -278,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         data = prepare_data(bench)
         r = recipe(bench.config)
         epochs = args.epochs or r["epochs"]
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # other jobs on the machine, at the start
         results: dict[str, list[dict]] = {"book": [], "zoo": []}
         for _ in range(args.repeats):
             for side in ("book", "zoo"):
@@ -323,6 +324,7 @@ def main(argv: list[str] | None = None) -> None:
                 "data": data,
                 "device": device_name(args.device),
                 "threads": torch.get_num_threads() if not args.device.startswith("cuda") else "",
+                "load": "" if load is None else f"{load:.1f}",
                 "precision": args.precision or "32",
                 "torch": torch.__version__,
                 "lightning": lightning.__version__,

@@ -122,6 +122,12 @@ def benchmark_command(row: dict) -> str:
     return command + (f" -- {row['zoo_flags']}" if row["zoo_flags"] else "")
 
 
+def _load(load: str) -> str:
+    """What else the machine was doing: the load average at the run's start (the first rows say it in words)."""
+    words = {"busy": "other jobs running", "idle": "no other job"}
+    return f", {words[load]}" if load in words else f", load {load} at start" if load else ""
+
+
 def benchmarks_table(name: str) -> str:
     rows = benchmark_rows(ROOT / name)
     lines = [
@@ -130,7 +136,8 @@ def benchmarks_table(name: str) -> str:
     ]
     for row in rows:
         unit = row["unit"]
-        device = row["device"] + (f", {row['threads']} thread(s)" if row["threads"] else "")
+        threads = f", {row['threads']} thread(s)" if row["threads"] else ""
+        device = row["device"] + threads + _load(row.get("load", ""))
         lines.append(
             f"| {row['network']} | `{benchmark_command(row)}` | {row['data']} | {device} "
             f"| {row['book_seconds']} s ({float(row['book_rate']):,.0f} {unit}/s) "
