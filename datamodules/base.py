@@ -18,8 +18,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from .batching import TensorBatches, keep_batch
-from .download import RemoteFile, fetch_all, resolve_data_dir
+from .batching import TensorBatches, keep_batch, split_off
+from .download import DataError, RemoteFile, extract_tar, extract_zip, fetch_all, resolve_data_dir
 
 
 def known_after_setup(value, owner: object, name: str):
@@ -77,6 +77,17 @@ class DataModule(L.LightningDataModule):
         per_device = (os.cpu_count() or 1) // max(1, self.trainer.num_devices)
         return max(0, min(8, per_device - 1))
 
+    def split_sets(self, train: list[torch.Tensor], test: list[torch.Tensor]) -> None:
+        """The training, validation and test sets from a data set's training and test tensors: ``val_split`` of the
+        training examples held out for validation, or (0) validation on the test set, as the book does."""
+        self.test_set = TensorBatches(*test)
+        if self.hparams.val_split > 0:
+            train, val = split_off(train, self.hparams.val_split)
+            self.val_set = TensorBatches(*val)
+        else:
+            self.val_set = self.test_set
+        self.train_set = TensorBatches(*train)
+
     def loader(self, dataset: Dataset | None, shuffle: bool) -> DataLoader:
         """A DataLoader over `dataset`; a data set with a ``collate_fn`` attribute batches its samples with it."""
         if dataset is None:
@@ -131,6 +142,8 @@ class FileDataModule(DataModule):
     """
 
     folder_name: str = ""  # sub-folder of the data folder holding this data set's files
+    files: tuple[RemoteFile, ...] = ()  # the published files, or
+    archive: RemoteFile | None = None  # the one published archive (zip or tar) they come in
 
     def __init__(self, data_dir: str | None = None, mirror: str | None = None, download: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -142,8 +155,8 @@ class FileDataModule(DataModule):
 
     @classmethod
     def remote_files(cls) -> list[RemoteFile]:
-        """The published files this data set is read from."""
-        return []
+        """The published files this data set is read from: `files`, or its `archive`."""
+        return [*cls.files, *([cls.archive] if cls.archive else [])]
 
     def fetch(self, download: bool = False) -> list[Path]:
         """The verified local paths of :meth:`remote_files`, downloading missing ones if `download`."""
@@ -151,3 +164,23 @@ class FileDataModule(DataModule):
 
     def prepare_data(self) -> None:
         self.fetch(download=self.hparams.download)
+
+    def unpacked(self, wanted: list[Path], root: Path, top: str, layout: str, download: bool = False) -> list[Path]:
+        """`wanted` (paths inside the unpacked `archive`), unpacking the hash-checked archive's folder `top` into
+        `root` when one is missing. An unpacked copy without its archive is used as it is; with neither, one
+        DataError names the archive (hash, URL, folder) and the unpacked `layout` that would do instead."""
+        unpacked = all(path.exists() for path in wanted)
+        if unpacked and not (root / self.archive.name).is_file():
+            return wanted
+        try:
+            (archive,) = fetch_all(self.remote_files(), root, type(self).__name__, self.hparams.mirror, download)
+        except DataError as err:
+            raise DataError(f"{err}\nOr put the unpacked archive there: {layout}") from None
+        if not unpacked:
+            (extract_tar if ".tar" in archive.name else extract_zip)(archive, root, top)
+            missing = [str(path) for path in wanted if not path.exists()]
+            if missing:
+                raise DataError(
+                    f"{archive} unpacked without {', '.join(missing)}: not the {type(self).__name__} archive"
+                )
+        return wanted

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 from torchvision.io import ImageReadMode, decode_image
 
 from ..base import FileDataModule
-from ..download import DataError, RemoteFile, extract_zip, fetch_all
+from ..download import DataError, RemoteFile
 
 DATA_HUB = "http://d2l-data.s3-accelerate.amazonaws.com/"
 HEADER = ["img_name", "label", "xmin", "ymin", "xmax", "ymax"]
@@ -171,30 +171,15 @@ class Bananas(FileDataModule):
         """Object classes, background not counted."""
         return len(self.classes)
 
-    @classmethod
-    def remote_files(cls) -> list[RemoteFile]:
-        return [cls.archive]
-
     def label_file(self, split: str) -> Path:
         return self.folder / SPLIT_FOLDERS[split] / "label.csv"
 
     def fetch(self, download: bool = False) -> list[Path]:
-        """The two label files, unpacking the (hash-checked) archive if they are not there yet."""
+        """The two label files, unpacking the (hash-checked) archive if they are not there yet (an unpacked copy's
+        rows are checked at setup)."""
         labels = [self.label_file(split) for split in SPLIT_FOLDERS]
-        unpacked = all(path.is_file() for path in labels)
-        root = self.folder.parent
-        if unpacked and not (root / self.archive.name).is_file():
-            return labels  # an unpacked copy without its archive: the rows are checked at setup
-        try:
-            (archive,) = fetch_all(self.remote_files(), root, type(self).__name__, self.hparams.mirror, download)
-        except DataError as err:
-            raise DataError(
-                f"{err}\nOr put the unpacked archive there: {self.folder}/{{bananas_train,bananas_val}}/ with "
-                "label.csv and images/."
-            ) from None
-        if not unpacked:
-            extract_zip(archive, root, self.folder_name)
-        return labels
+        layout = f"{self.folder}/{{bananas_train,bananas_val}}/ with label.csv and images/."
+        return self.unpacked(labels, self.folder.parent, self.folder_name, layout, download)
 
     def _read(self, split: str) -> DetectionImages:
         hp = self.hparams

@@ -19,7 +19,7 @@ import torch
 import torchvision
 
 from ..base import FileDataModule
-from ..batching import TensorBatches, check_val_split, split_off
+from ..batching import check_val_split
 from ..download import DataError, RemoteFile
 from .augment import make_augmentation
 
@@ -155,14 +155,7 @@ class CIFAR10(FileDataModule):
         train_x, train_y, test_x, test_y, names = read_cifar10(archive)
         if len(names) != self.num_classes:
             raise DataError(f"{archive} names {len(names)} classes, CIFAR-10 has {self.num_classes}: {names}")
-        self.test_set = TensorBatches(test_x, test_y)
-        train = [train_x, train_y]
-        if self.hparams.val_split > 0:
-            train, val = split_off(train, self.hparams.val_split)
-            self.val_set = TensorBatches(*val)
-        else:
-            self.val_set = self.test_set
-        self.train_set = TensorBatches(*train)
+        self.split_sets([train_x, train_y], [test_x, test_y])
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images, labels = batch

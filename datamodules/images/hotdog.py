@@ -19,7 +19,7 @@ from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms import v2
 
 from ..base import FileDataModule
-from ..download import DataError, RemoteFile, extract_zip, fetch_all
+from ..download import DataError, RemoteFile
 from .augment import normalize
 from .bananas import DATA_HUB
 
@@ -89,10 +89,6 @@ class Hotdog(FileDataModule):
     def num_classes(self) -> int:
         return len(self.classes)
 
-    @classmethod
-    def remote_files(cls) -> list[RemoteFile]:
-        return [cls.archive]
-
     def transforms(self, train: bool):
         """The book's ``train_augs`` (RandomResizedCrop, RandomHorizontalFlip) or ``test_augs`` (Resize,
         CenterCrop), on uint8 tensors; ``ToTensor`` and ``Normalize`` run on the device."""
@@ -104,19 +100,8 @@ class Hotdog(FileDataModule):
     def fetch(self, download: bool = False) -> list[Path]:
         """The two split folders, unpacking the (hash-checked) archive if they are not there yet."""
         splits = [self.folder / split for split in SPLITS]
-        unpacked = all(path.is_dir() for path in splits)
-        root = self.folder.parent
-        if unpacked and not (root / self.archive.name).is_file():
-            return splits  # an unpacked copy without its archive
-        try:
-            (archive,) = fetch_all(self.remote_files(), root, type(self).__name__, self.hparams.mirror, download)
-        except DataError as err:
-            raise DataError(
-                f"{err}\nOr put the unpacked archive there: {self.folder}/{{train,test}}/{{hotdog,not-hotdog}}/"
-            ) from None
-        if not unpacked:
-            extract_zip(archive, root, self.folder_name)
-        return splits
+        layout = f"{self.folder}/{{train,test}}/{{hotdog,not-hotdog}}/"
+        return self.unpacked(splits, self.folder.parent, self.folder_name, layout, download)
 
     def setup(self, stage: str | None = None) -> None:
         if self.test_set is not None:

@@ -16,7 +16,7 @@ import torchvision
 from torchvision.transforms.v2 import functional as TF
 
 from ..base import FileDataModule
-from ..batching import TensorBatches, check_val_split, split_off
+from ..batching import check_val_split
 from ..download import DataError, RemoteFile
 
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -85,14 +85,7 @@ class IdxImageClassification(FileDataModule):
         if self.test_set is not None:
             return
         train_x, train_y, test_x, test_y = (read_idx(p) for p in self.fetch())
-        train = [train_x.unsqueeze(1), train_y.long()]
-        self.test_set = TensorBatches(test_x.unsqueeze(1), test_y.long())
-        if self.hparams.val_split > 0:
-            train, val = split_off(train, self.hparams.val_split)
-            self.val_set = TensorBatches(*val)
-        else:
-            self.val_set = self.test_set
-        self.train_set = TensorBatches(*train)
+        self.split_sets([train_x.unsqueeze(1), train_y.long()], [test_x.unsqueeze(1), test_y.long()])
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images, labels = batch

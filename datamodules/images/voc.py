@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from torchvision.io import ImageReadMode, decode_image
 
 from ..base import FileDataModule
-from ..download import DataError, RemoteFile, extract_tar, fetch_all
+from ..download import DataError, RemoteFile
 from .augment import IMAGENET_MEAN, normalize
 from .bananas import DATA_HUB
 
@@ -227,33 +227,15 @@ class VOCSegmentation(FileDataModule):
     def num_classes(self) -> int:
         return len(self.classes)
 
-    @classmethod
-    def remote_files(cls) -> list[RemoteFile]:
-        return [cls.archive]
-
     def split_file(self, split: str) -> Path:
         return self.folder / "ImageSets" / "Segmentation" / f"{split}.txt"
 
     def fetch(self, download: bool = False) -> list[Path]:
         """The two split files, unpacking the (hash-checked) archive if they are not there yet."""
         splits = [self.split_file(split) for split in SPLITS]
-        unpacked = all(path.is_file() for path in splits)
-        root = self.folder.parent.parent  # <data_dir>: the archive unpacks to VOCdevkit/VOC2012 there
-        if unpacked and not (root / self.archive.name).is_file():
-            return splits  # an unpacked copy without its archive
-        try:
-            (archive,) = fetch_all(self.remote_files(), root, type(self).__name__, self.hparams.mirror, download)
-        except DataError as err:
-            raise DataError(
-                f"{err}\nOr put the unpacked archive there: {self.folder}/ with ImageSets/Segmentation/"
-                "{train,val}.txt, JPEGImages/ and SegmentationClass/."
-            ) from None
-        if not unpacked:
-            extract_tar(archive, root, "VOCdevkit")
-            missing = [path for path in splits if not path.is_file()]
-            if missing:
-                raise DataError(f"{archive} unpacked without {', '.join(map(str, missing))}: not the VOC2012 archive")
-        return splits
+        layout = f"{self.folder}/ with ImageSets/Segmentation/{{train,val}}.txt, JPEGImages/ and SegmentationClass/."
+        # <data_dir>: the archive unpacks to VOCdevkit/VOC2012 there
+        return self.unpacked(splits, self.folder.parent.parent, "VOCdevkit", layout, download)
 
     def read_split(self, split: str) -> tuple[list[str], int]:
         """The names in ``<split>.txt`` whose photo is at least `crop_size`, and how many there are in all. A name

@@ -46,10 +46,6 @@ class Airfoil(FileDataModule):
         if num_rows < 1:
             raise ValueError(f"num_rows must be a positive integer, got {num_rows}")
 
-    @classmethod
-    def remote_files(cls) -> list[RemoteFile]:
-        return list(cls.files)
-
     def read(self) -> np.ndarray:
         """The file as float32, every column standardised over all its rows (numpy's std, as the book)."""
         path = self.fetch()[0]

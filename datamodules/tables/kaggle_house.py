@@ -72,10 +72,6 @@ class KaggleHouse(TableDataModule):
         self.test_ids: list[int] = []
         self.feature_names: list[str] = []
 
-    @classmethod
-    def remote_files(cls) -> list[RemoteFile]:
-        return list(cls.files)
-
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return

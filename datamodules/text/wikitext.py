@@ -213,10 +213,6 @@ class WikiText2(FileDataModule):
 
     # --- the files ---------------------------------------------------------------------------------
 
-    @classmethod
-    def remote_files(cls) -> list[RemoteFile]:
-        return [cls.archive]
-
     def token_file(self, split: str, download: bool = False) -> Path:
         """``wiki.<split>.tokens``: the unpacked copy in the data folder, else unpacked from the (hash-checked)
         archive, downloaded if missing and `download`. When neither is there, one DataError says what to get."""

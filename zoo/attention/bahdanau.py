@@ -13,8 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..core.checks import check_dropout, check_positive
-from ..core.encoder_decoder import RECIPE_FACTS, TRANSLATION_ENTRY, Decoder, EncoderDecoder, Seq2SeqEncoder, reorder
+from ..core.encoder_decoder import RECIPE_FACTS, TRANSLATION_ENTRY, Decoder, RNNEncoderDecoder, reorder
 from ..core.registry import Book, register_model
 from .scoring import AdditiveAttention
 
@@ -53,27 +52,11 @@ class Seq2SeqAttentionDecoder(Decoder):
         return reorder(enc_outputs, index), reorder(hidden_state, index, dim=1), reorder(enc_valid_len, index)
 
 
-class Bahdanau(EncoderDecoder):
-    """The RNN encoder-decoder with Bahdanau (additive) attention.
+class Bahdanau(RNNEncoderDecoder):
+    """The RNN encoder-decoder with Bahdanau (additive) attention (arguments: as :class:`~zoo.rnn.seq2seq.Seq2Seq`,
+    :class:`~zoo.core.encoder_decoder.RNNEncoderDecoder`)."""
 
-    Args:
-        embed_size, num_hiddens, num_layers, dropout: as :class:`~zoo.rnn.seq2seq.Seq2Seq`.
-        (the rest: see :class:`~zoo.core.encoder_decoder.EncoderDecoder`)
-    """
-
-    def __init__(
-        self, embed_size: int = 32, num_hiddens: int = 32, num_layers: int = 2, dropout: float = 0.1, **kwargs
-    ):
-        super().__init__(**kwargs)
-        check_positive(embed_size=embed_size, num_hiddens=num_hiddens, num_layers=num_layers)
-        check_dropout(dropout)
-        self.build_if_ready()
-
-    def build_network(self, src_vocab_size: int, tgt_vocab_size: int):
-        hp = self.hparams
-        encoder = Seq2SeqEncoder(src_vocab_size, hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout)
-        decoder = Seq2SeqAttentionDecoder(tgt_vocab_size, hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout)
-        return encoder, decoder
+    decoder_class = Seq2SeqAttentionDecoder
 
     def attention_maps(self) -> dict[str, tuple[torch.Tensor, str, str]]:
         return {"decoder-encoder attention": (self.decoder.attention_weights[:1].unsqueeze(0), "output", "source")}

@@ -37,7 +37,7 @@ from datamodules.text.translation import tokenize_nmt as tokenize
 from datamodules.vocab import UNK, Vocab
 
 from .base import ZooModule
-from .checks import check_choice, check_positive
+from .checks import check_choice, check_dropout, check_positive
 from .init import INIT_SCHEMES, init_weights
 
 OOV_TOKEN = "<oov>"  # how a reference word outside the target vocabulary reads in BLEU: it matches nothing
@@ -435,6 +435,35 @@ class EncoderDecoder(ZooModule):
         super().on_save_checkpoint(checkpoint)
         if self.src_vocab is None:
             raise ValueError("cannot save an encoder-decoder before it has its vocabularies")
+
+
+class RNNEncoderDecoder(EncoderDecoder):
+    """A GRU encoder (:class:`Seq2SeqEncoder`) and a GRU decoder of the subclass's :attr:`decoder_class`: the
+    seq2seq network and Bahdanau's.
+
+    Args:
+        embed_size: token embedding size, source and target.
+        num_hiddens: GRU hidden units per layer.
+        num_layers: GRU layers in the encoder and in the decoder.
+        dropout: dropout between GRU layers.
+        (the rest: see :class:`EncoderDecoder`)
+    """
+
+    decoder_class: type[Decoder]  # built as decoder_class(tgt_vocab_size, embed_size, num_hiddens, num_layers, dropout)
+
+    def __init__(
+        self, embed_size: int = 32, num_hiddens: int = 32, num_layers: int = 2, dropout: float = 0.1, **kwargs
+    ):
+        super().__init__(**kwargs)
+        check_positive(embed_size=embed_size, num_hiddens=num_hiddens, num_layers=num_layers)
+        check_dropout(dropout)
+        self.build_if_ready()
+
+    def build_network(self, src_vocab_size: int, tgt_vocab_size: int):
+        hp = self.hparams
+        encoder = Seq2SeqEncoder(src_vocab_size, hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout)
+        decoder = self.decoder_class(tgt_vocab_size, hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout)
+        return encoder, decoder
 
 
 def recipe_vocab(size: int) -> list[str]:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..core.checks import check_dropout, check_positive
-from ..core.encoder_decoder import RECIPE_FACTS, TRANSLATION_ENTRY, Decoder, EncoderDecoder, Seq2SeqEncoder, reorder
+from ..core.encoder_decoder import RECIPE_FACTS, TRANSLATION_ENTRY, Decoder, RNNEncoderDecoder, reorder
 from ..core.registry import Book, register_model
 
 
@@ -47,30 +46,11 @@ class Seq2SeqDecoder(Decoder):
         return context.index_select(0, index), reorder(hidden_state, index, dim=1)
 
 
-class Seq2Seq(EncoderDecoder):
-    """The RNN encoder-decoder for machine translation.
+class Seq2Seq(RNNEncoderDecoder):
+    """The RNN encoder-decoder for machine translation: a GRU encoder, and a GRU decoder that reads the encoder's
+    last state as its context at every step (arguments: :class:`~zoo.core.encoder_decoder.RNNEncoderDecoder`)."""
 
-    Args:
-        embed_size: token embedding size, source and target.
-        num_hiddens: GRU hidden units per layer.
-        num_layers: GRU layers in the encoder and in the decoder.
-        dropout: dropout between GRU layers.
-        (the rest: see :class:`~zoo.core.encoder_decoder.EncoderDecoder`)
-    """
-
-    def __init__(
-        self, embed_size: int = 32, num_hiddens: int = 32, num_layers: int = 2, dropout: float = 0.1, **kwargs
-    ):
-        super().__init__(**kwargs)
-        check_positive(embed_size=embed_size, num_hiddens=num_hiddens, num_layers=num_layers)
-        check_dropout(dropout)
-        self.build_if_ready()
-
-    def build_network(self, src_vocab_size: int, tgt_vocab_size: int):
-        hp = self.hparams
-        encoder = Seq2SeqEncoder(src_vocab_size, hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout)
-        decoder = Seq2SeqDecoder(tgt_vocab_size, hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout)
-        return encoder, decoder
+    decoder_class = Seq2SeqDecoder
 
 
 register_model(
