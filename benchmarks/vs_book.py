@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import os
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -53,7 +54,7 @@ CSV_PATH = ROOT / "benchmarks" / "results" / "benchmarks.csv"
 COLUMNS = [
     "date", "network", "config", "epochs", "data", "device", "threads", "load", "precision", "torch", "lightning",
     "book_seconds", "zoo_seconds", "speedup", "unit", "book_rate", "zoo_rate", "metric", "book_metric",
-    "zoo_metric", "repeats", "zoo_flags",
+    "zoo_metric", "repeats", "zoo_flags", "seed",
 ]  # fmt: skip
 
 
@@ -209,7 +210,9 @@ def prepare_data(bench: Benchmark) -> str:
 # --- the two sides ------------------------------------------------------------------------------------------
 
 
-def zoo_side(bench: Benchmark, epochs: int, device: str, precision: str | None, flags: list[str]) -> dict:
+def zoo_side(
+    bench: Benchmark, epochs: int, device: str, precision: str | None, flags: list[str], seed: int = 0
+) -> dict:
     """``cli.py fit`` as a user runs it (checkpoints and the CSV log in a temporary folder), timed end to end."""
     from cli import run
     from zoo.core.callbacks import EpochSummary
@@ -218,9 +221,14 @@ def zoo_side(bench: Benchmark, epochs: int, device: str, precision: str | None, 
     args += ["--trainer.accelerator", "gpu" if device.startswith("cuda") else "cpu", "--trainer.devices", "1"]
     args += ["--trainer.default_root_dir", tempfile.mkdtemp(), "--trainer.enable_progress_bar", "false"]
     args += ["--trainer.precision", precision] if precision else []
-    start = time.perf_counter()
-    cli = run([*args, *flags])
-    seconds = time.perf_counter() - start
+    args += ["--seed_everything", str(seed)]
+    argv, sys.argv = sys.argv, sys.argv[:1]  # LightningCLI warns when it gets both `args` and sys.argv's own
+    try:
+        start = time.perf_counter()
+        cli = run([*args, *flags])
+        seconds = time.perf_counter() - start
+    finally:
+        sys.argv = argv
     summary = next(c for c in cli.trainer.callbacks if isinstance(c, EpochSummary))
     return {"seconds": seconds, "items": summary.train_items, "metric": bench.zoo_metric(cli)}
 
@@ -237,6 +245,24 @@ def _cpuinfo() -> list[str]:
         return Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
         return []
+
+
+def other_jobs_load(seconds: float = 2.0) -> float | None:
+    """How many cores other processes keep busy, sampled over `seconds` while this one waits (Linux's /proc/stat;
+    elsewhere the 1-minute load average, which still counts a run that has just ended)."""
+
+    def busy_and_total() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+        return sum(fields) - idle, sum(fields)
+
+    try:
+        busy0, total0 = busy_and_total()
+        time.sleep(seconds)
+        busy1, total1 = busy_and_total()
+    except (OSError, ValueError, IndexError):
+        return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return (busy1 - busy0) / max(total1 - total0, 1) * (os.cpu_count() or 1)
 
 
 def append_csv(row: dict, path: Path = CSV_PATH) -> None:
@@ -260,6 +286,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--precision", help="the zoo's trainer.precision, e.g. bf16-mixed (the book's is 32)")
     parser.add_argument("--repeats", type=int, default=1, help="alternate the two sides this many times; medians")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="both sides' random seed (initial weights, shuffles): accuracies at "
+        "recipes with a large learning rate swing from seed to seed, so compare several",
+    )
     parser.add_argument("--side", choices=["both", "book", "zoo"], default="both")
     parser.add_argument("--csv", type=Path, default=CSV_PATH, help="where to append the result rows")
     parser.add_argument("--no-csv", action="store_true", help="print only")
@@ -278,17 +311,17 @@ def main(argv: list[str] | None = None) -> None:
         data = prepare_data(bench)
         r = recipe(bench.config)
         epochs = args.epochs or r["epochs"]
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # other jobs on the machine, at the start
+        load = other_jobs_load()
         results: dict[str, list[dict]] = {"book": [], "zoo": []}
         for _ in range(args.repeats):
             for side in ("book", "zoo"):
                 if args.side not in ("both", side):
                     continue
-                torch.manual_seed(0)
+                torch.manual_seed(args.seed), random.seed(args.seed), np.random.seed(args.seed)
                 if side == "book":
                     out = bench.book(r, epochs, args.device)
                 else:
-                    out = zoo_side(bench, epochs, args.device, args.precision, zoo_flags)
+                    out = zoo_side(bench, epochs, args.device, args.precision, zoo_flags, args.seed)
                 results[side].append(out)
                 print(
                     f"{name} {side}: {out['seconds']:.1f} s, {out['items'] / out['seconds']:,.0f} {bench.unit}/s, "
@@ -339,6 +372,7 @@ def main(argv: list[str] | None = None) -> None:
                 "zoo_metric": f"{zoo_side_['metric']:.4f}",
                 "repeats": args.repeats,
                 "zoo_flags": " ".join(zoo_flags),
+                "seed": args.seed,
             },
             args.csv,
         )

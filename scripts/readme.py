@@ -102,12 +102,12 @@ def results(name: str) -> str:
 
 
 def benchmark_rows(path: Path) -> list[dict]:
-    """The newest row of each (network, epochs, device, threads, precision, zoo flags) in a benchmark CSV, grouped by
-    network in the order the networks first appear."""
+    """The newest row of each (network, epochs, device, threads, precision, zoo flags, seed) in a benchmark CSV,
+    grouped by network in the order the networks first appear."""
     newest: dict[tuple, dict] = {}
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
-            key = tuple(row[k] for k in ("network", "epochs", "device", "threads", "precision", "zoo_flags"))
+            key = tuple(row[k] for k in ("network", "epochs", "device", "threads", "precision", "zoo_flags", "seed"))
             if key not in newest or row["date"] >= newest[key]["date"]:
                 newest[key] = row
     order = list(dict.fromkeys(key[0] for key in newest))
@@ -119,6 +119,7 @@ def benchmark_command(row: dict) -> str:
     command = f"{threads}python benchmarks/vs_book.py {row['network']} --epochs {row['epochs']}"
     command += f" --repeats {row['repeats']}" if row["repeats"] != "1" else ""
     command += f" --precision {row['precision']}" if row["precision"] != "32" else ""
+    command += f" --seed {row['seed']}" if row["seed"] != "0" else ""
     return command + (f" -- {row['zoo_flags']}" if row["zoo_flags"] else "")
 
 

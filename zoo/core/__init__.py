@@ -6,7 +6,7 @@ The detector base, ``zoo.core.detection.Detector``, is not imported here: it use
 boxes, so ``zoo/__init__`` imports it after ``zoo.vision`` (``zoo.Detector``)."""
 
 from .base import BinaryClassifier, Classifier, Regressor, ZooModule
-from .callbacks import ChannelsLast, Compile, EpochSummary, PredictionWriter
+from .callbacks import Compile, EpochSummary, PredictionWriter
 from .encoder_decoder import EncoderDecoder
 from .language_model import LanguageModel
 from .optimizers import OPTIMIZERS, SCHEDULERS
@@ -18,7 +18,6 @@ __all__ = [
     "BinaryClassifier",
     "Book",
     "Classifier",
-    "ChannelsLast",
     "Compile",
     "EncoderDecoder",
     "EpochSummary",

@@ -50,6 +50,10 @@ class ZooModule(L.LightningModule):
         lr_scheduler: a learning-rate schedule by name, stepped every epoch: ``square-root``, ``factor``,
             ``multi-factor`` or ``cosine`` (the book's, :mod:`zoo.optim.schedulers`); None keeps lr constant.
         lr_scheduler_args: the schedule's arguments, e.g. ``{"max_update": 20, "final_lr": 0.01}``.
+        channels_last: keep the 4-D weights (and so the convolutions' activations) in the channels-last memory
+            format, which oneDNN on CPUs and tensor cores on GPUs often run faster; whether it pays is measured per
+            network (``benchmarks/vs_book.py``: LeNet on a 2-core CPU 1.5x, BN-LeNet and the course CNN slower).
+            Checkpoints hold the same values and load with either setting.
     """
 
     throughput_unit = "examples"  # what EpochSummary counts per second: "examples" or "tokens"
@@ -64,6 +68,7 @@ class ZooModule(L.LightningModule):
         optimizer_args: dict | None = None,
         lr_scheduler: str | None = None,
         lr_scheduler_args: dict | None = None,
+        channels_last: bool = False,
     ):
         super().__init__()
         check_optimizer(optimizer, lr, optimizer_args, weight_decay=weight_decay, momentum=momentum)
@@ -135,11 +140,16 @@ class ZooModule(L.LightningModule):
         that this model takes as an argument, a value left at None is taken from the data module and
         saved in the hyperparameters (then :meth:`build` makes the layers that waited for it), and a
         given value that contradicts the data's is an error. Idempotent, as Lightning asks (and
-        ``load_from_checkpoint`` calls it too, with no trainer).
+        ``load_from_checkpoint`` calls it too, with no trainer). Then the weights take the memory format
+        `channels_last` asks for, before the strategy wraps the model and the optimizer takes its parameters.
         """
         data = self._trainer.datamodule if self._trainer is not None else None
-        if data is None:
-            return
+        if data is not None:
+            self._take_data_facts(data)
+        if self.hparams.get("channels_last"):
+            self.to(memory_format=torch.channels_last)  # in place: the parameters stay the same objects
+
+    def _take_data_facts(self, data: L.LightningDataModule) -> None:
         filled = False
         for name, value in data_facts(data).items():
             if name not in self.hparams:

@@ -1,5 +1,5 @@
 """Callbacks the CLI installs by default (a one-line epoch summary, the prediction writer, exact resume, the
-training curves) and the speed switches ``Compile`` and ``ChannelsLast``."""
+training curves) and the speed switch ``Compile``."""
 
 from __future__ import annotations
 
@@ -167,18 +167,3 @@ class TrainingCurves(L.Callback):
         for logger in trainer.loggers:
             logger.save()
         print(f"wrote {plot_runs([Path(log_dir)], Path(log_dir) / 'curves.png')}")
-
-
-class ChannelsLast(L.Callback):
-    """Keeps the network's 4-D weights in the channels-last memory format (``configs/trainer/channels_last.yaml``).
-
-    Convolutions then run in NHWC, which tensor cores (and oneDNN on CPUs) prefer; a convolution whose weight is
-    channels-last writes channels-last outputs, so the inputs need no conversion. Checkpoints hold the same values
-    and load into a model in either format.
-    """
-
-    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        # before the strategy wraps the model (DDP) and the optimizer takes its parameters; the layers that wait
-        # for a data fact are built first (configure_model is idempotent, and the data is set up by now)
-        pl_module.configure_model()
-        pl_module.to(memory_format=torch.channels_last)
