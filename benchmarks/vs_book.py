@@ -29,7 +29,6 @@ import gzip
 import hashlib
 import os
 import platform
-import random
 import statistics
 import sys
 import tempfile
@@ -317,7 +316,7 @@ def main(argv: list[str] | None = None) -> None:
             for side in ("book", "zoo"):
                 if args.side not in ("both", side):
                     continue
-                torch.manual_seed(args.seed), random.seed(args.seed), np.random.seed(args.seed)
+                lightning.seed_everything(args.seed, verbose=False)  # torch, random and numpy, as the zoo seeds them
                 if side == "book":
                     out = bench.book(r, epochs, args.device)
                 else:
