@@ -3,6 +3,7 @@ channels-last checkpoints, worker and thread choices, and the benchmark's own pi
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -71,6 +72,55 @@ def test_validation_figures_equal_a_pass_by_hand_and_ignore_the_sanity_check(tin
     metrics = trainer.callback_metrics
     torch.testing.assert_close(float(metrics["val/acc"]), correct / total)
     torch.testing.assert_close(float(metrics["val/loss"]), loss / total, rtol=1e-5, atol=1e-6)
+
+
+def test_fit_takes_the_book_loops_steps_exactly_from_the_same_weights_and_batches(tiny_mnist, tmp_path):
+    """The zoo's data path and Lightning loop change no number: from the same initial weights, over the same
+    batches, `fit` ends with the very weights of the book's `train_ch6` steps over torchvision's dataset with its
+    per-image ToTensor. Accuracy differences between the two in the benchmark come from the seed alone."""
+    import torchvision
+    from book_loops import idx_folder
+    from torch import nn
+    from torch.utils.data import DataLoader, Sampler
+
+    from datamodules.batching import keep_batch
+
+    orders = [torch.randperm(96, generator=torch.Generator().manual_seed(epoch)).tolist() for epoch in range(2)]
+
+    class EpochOrder(Sampler):  # the same order in both loops; Lightning calls set_epoch, as on its own samplers
+        epoch = 0
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = epoch
+
+        def __len__(self) -> int:
+            return 96
+
+        def __iter__(self):
+            return iter(orders[self.epoch])
+
+    class SameOrder(FashionMNIST):
+        def train_dataloader(self):
+            return DataLoader(self.train_set, batch_size=40, sampler=order, collate_fn=keep_batch)
+
+    torch.manual_seed(0)
+    model, order = LeNet(lr=0.9), EpochOrder()
+    book_net = copy.deepcopy(model.net)
+    root = idx_folder(FashionMNIST, tmp_path / "torchvision")
+    train = torchvision.datasets.FashionMNIST(str(root), train=True, transform=torchvision.transforms.ToTensor())
+    optimizer, loss = torch.optim.SGD(book_net.parameters(), lr=0.9), nn.CrossEntropyLoss()
+    for epoch in range(2):  # the book's train_ch6 step
+        order.set_epoch(epoch)
+        for X, y in DataLoader(train, batch_size=40, sampler=order):
+            optimizer.zero_grad()
+            loss(book_net(X), y).backward()
+            optimizer.step()
+    trainer = quiet_trainer(tmp_path, max_epochs=2, enable_checkpointing=False)
+    trainer.fit(model, datamodule=SameOrder(batch_size=40))
+    book = dict(book_net.named_parameters())
+    for name, weight in model.net.named_parameters():
+        assert torch.equal(weight, book[name]), name
+    assert not torch.equal(model.net[0].weight, LeNet(lr=0.9).net[0].weight)
 
 
 def test_tensor_batches_move_to_a_device_in_place_and_batch_the_same():
