@@ -127,18 +127,19 @@ def train_ch3(net: nn.Module, epochs: int, lr: float, batch_size: int = 256, dev
     return {"seconds": seconds, "items": metric[2] * epochs, "metric": test_acc, "train_loss": metric[0] / metric[2]}
 
 
+def init_weights_ch6(m: nn.Module) -> None:
+    """``train_ch6``'s initialisation, applied to every module: Xavier-uniform weights for Linear and Conv2d."""
+    if type(m) in (nn.Linear, nn.Conv2d):
+        nn.init.xavier_uniform_(m.weight)
+
+
 def train_ch6(net: nn.Module, epochs: int, lr: float, batch_size: int, resize: int | None, device: str) -> dict:
     """0.17/2.0's ``train_ch6``: Xavier-uniform weights, SGD, cross-entropy, the ``Accumulator`` every step and
     ``evaluate_accuracy_gpu`` on the test set every epoch."""
     device = torch.device(device)
     start = time.perf_counter()
     train_iter, test_iter = load_data_fashion_mnist(batch_size, resize)
-
-    def init_weights(m):
-        if type(m) in (nn.Linear, nn.Conv2d):
-            nn.init.xavier_uniform_(m.weight)
-
-    net.apply(init_weights).to(device)
+    net.apply(init_weights_ch6).to(device)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
     loss = nn.CrossEntropyLoss()
     for _ in range(epochs):

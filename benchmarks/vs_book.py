@@ -81,7 +81,8 @@ def recipe(config: str) -> dict:
 
 def ch6(name: str, **overrides) -> Callable:
     def run(r: dict, epochs: int, device: str) -> dict:
-        net = zoo.get_model(name, **overrides).net
+        # the book builds its network with PyTorch's initialisation, then train_ch6 draws the Xavier weights
+        net = zoo.get_model(name, init="default", **overrides).net
         return book_loops.train_ch6(net, epochs, r["lr"], r["batch_size"], r["resize"], device)
 
     return run

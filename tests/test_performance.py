@@ -16,6 +16,7 @@ import pytest
 import torch
 from conftest import ROOT, config, process_env, quiet_trainer
 
+import zoo
 from cli import run
 from datamodules import FashionMNIST
 from datamodules.base import DataModule
@@ -121,6 +122,26 @@ def test_fit_takes_the_book_loops_steps_exactly_from_the_same_weights_and_batche
     for name, weight in model.net.named_parameters():
         assert torch.equal(weight, book[name]), name
     assert not torch.equal(model.net[0].weight, LeNet(lr=0.9).net[0].weight)
+
+
+@pytest.mark.parametrize("network", ["lenet", "googlenet", "resnet18", "densenet"])
+def test_the_benchmarks_book_side_starts_from_the_zoos_weights_for_the_same_seed(network, monkeypatch):
+    """With one seed, the network the book's side of vs_book.py hands to train_ch6 (PyTorch's initialisation, then
+    train_ch6's Xavier weights) and the zoo's constructor draw the same initial weights, so the two sides'
+    accuracies compare run for run, not as two draws of the recipe's seed-to-seed spread."""
+    import book_loops
+    import vs_book
+
+    handed = {}
+    monkeypatch.setattr(book_loops, "train_ch6", lambda net, *args: handed.setdefault("net", net))
+    torch.manual_seed(0)
+    vs_book.BENCHMARKS[network].book({"lr": 0.1, "batch_size": 8, "resize": None}, 1, "cpu")
+    book = handed["net"].apply(book_loops.init_weights_ch6).state_dict()
+    torch.manual_seed(0)
+    mine = zoo.get_model(network).net.state_dict()
+    assert list(mine) == list(book)
+    for name, weight in mine.items():
+        assert torch.equal(weight, book[name]), name
 
 
 def test_tensor_batches_move_to_a_device_in_place_and_batch_the_same():
