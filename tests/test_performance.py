@@ -280,3 +280,21 @@ def test_benchmark_runs_both_sides_on_synthetic_data_and_writes_its_row(tmp_path
     book, zoo_, speedup = (float(row[k]) for k in ("book_seconds", "zoo_seconds", "speedup"))
     assert (book - 0.05) / (zoo_ + 0.05) - 0.01 <= speedup <= (book + 0.05) / (zoo_ - 0.05) + 0.01  # seconds: 0.1 s
     assert 0.05 < float(row["book_metric"]) < 0.2 and 0.05 < float(row["zoo_metric"]) < 0.2  # random labels
+
+
+def test_the_gpu_check_plan_names_known_benchmarks_and_configs(tmp_path):
+    """benchmarks/gpu_checks.sh's plan (printed, not run, with DRY=1): every run is a benchmark vs_book.py knows,
+    with configs that exist, the issue's four GPU targets first (a run out of time skips the last ones)."""
+    import vs_book
+
+    env = {**process_env(), "DRY": "1", "OUT": str(tmp_path)}
+    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_checks.sh"), "run"], env=env, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    runs = [line.split() for line in done.stdout.splitlines() if line.startswith("timeout ")]
+    benchmarks = [words[6] for words in runs if words[3] == "benchmarks/vs_book.py"]
+    assert benchmarks[:4] == ["lenet", "resnet18", "gru", "seq2seq"] and set(benchmarks) <= set(vs_book.BENCHMARKS)
+    assert all(words[2] == "python3" and int(words[1]) <= 180 for words in runs)
+    for words in runs:
+        configs = [words[i + 1] for i, word in enumerate(words) if word == "--config"]
+        assert all((ROOT / c).is_file() for c in configs), configs
