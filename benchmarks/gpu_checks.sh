@@ -56,6 +56,8 @@ run() {
             'lightning', lightning.__version__, 'torchvision', torchvision.__version__, 'torchmetrics',
             torchmetrics.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'NO GPU')" \
             2>&1 | tee "$log" || exit
+        python3 -c "import torch, sys; sys.exit(not torch.cuda.is_available())" ||
+            { echo "no GPU here: run this on the GPU machine (DRY=1 prints the plan)" | tee -a "$log"; exit 1; }
         command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.used,clocks.sm --format=csv | tee -a "$log"
     fi
     local item name cap args left
