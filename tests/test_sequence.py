@@ -17,6 +17,7 @@ from datamodules.text import timemachine as tm
 from datamodules.text.timemachine import LanguageModelBatches, bundled_time_machine, preprocess
 from zoo import RNNLM, SineMLP
 from zoo.rnn.deep import ScratchStack
+from zoo.rnn.fused_gru import FusedGRU
 from zoo.rnn.gru import GRUScratch
 
 TINY_TEXT = "The Time Traveller (for so it will be convenient to speak of him)\nwas expounding a matter.\n" * 30
@@ -202,6 +203,98 @@ def test_book_gru_applies_the_reset_gate_before_the_hidden_product():
     Z = torch.sigmoid(X[0] @ gru.W_xz + H @ gru.W_hz + gru.b_z)
     H_tilde = torch.tanh(X[0] @ gru.W_xh + (R * H) @ gru.W_hh + gru.b_h)
     torch.testing.assert_close(gru(X, H)[1], Z * H + (1 - Z) * H_tilde)
+
+
+# --- the fused CPU GRU (a speed switch) ------------------------------------------------------------
+
+
+def run_and_differentiate(gru: nn.GRU, X: torch.Tensor, h0: torch.Tensor | None) -> list[torch.Tensor]:
+    """Outputs, final state and every gradient (inputs, initial state, parameters) of a non-linear loss."""
+    for t in (X, h0, *gru.parameters()):
+        if t is not None:
+            t.grad = None
+    Y, state = gru(X, h0)
+    (Y.sin().sum() + state.cos().sum()).backward()
+    grads = [X.grad] + ([h0.grad] if h0 is not None else []) + [p.grad for p in gru.parameters()]
+    return [Y, state, *grads]
+
+
+@pytest.mark.parametrize("num_layers, batch_first", [(1, False), (2, True)])
+def test_fused_gru_equals_nn_gru_forward_and_backward_in_float64(num_layers, batch_first):
+    torch.manual_seed(0)
+    reference = nn.GRU(5, 7, num_layers, batch_first=batch_first).double()
+    fused = FusedGRU(5, 7, num_layers, batch_first=batch_first).double()
+    fused.load_state_dict(reference.state_dict())  # the same parameter names: checkpoints load either way
+    shape = (3, 6, 5) if batch_first else (6, 3, 5)
+    X = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    for h0 in (None, torch.randn(num_layers, 3, 7, dtype=torch.float64, requires_grad=True)):
+        assert fused.fused(X)
+        for got, want in zip(run_and_differentiate(fused, X, h0), run_and_differentiate(reference, X, h0)):
+            torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_fused_gru_passes_gradcheck_and_reuses_its_buffers_safely():
+    torch.manual_seed(0)
+    gru = FusedGRU(3, 4).double()
+    X = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(1, 2, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, h: gru(x, h), (X, h0))
+    first = [t.clone() for t in run_and_differentiate(gru, X, h0)]
+    with torch.no_grad():
+        gru(torch.randn_like(X), h0)  # another call between: must not disturb a later backward
+    Y, state = gru(X, h0)
+    gru(torch.randn_like(X), h0)[0].sum().backward()  # a second graph, run first: its buffers go back
+    gru(torch.randn_like(X), h0)  # and are taken again
+    loss = Y.sin().sum() + state.cos().sum()
+    once = torch.autograd.grad(loss, [X, h0, *gru.parameters()], retain_graph=True)
+    twice = torch.autograd.grad(loss, [X, h0, *gru.parameters()])
+    torch.testing.assert_close(once, tuple(first[2:]))
+    torch.testing.assert_close(twice, once)
+
+
+def test_fused_gru_runs_its_products_in_bfloat16_under_cpu_autocast():
+    torch.manual_seed(0)
+    reference, fused = nn.GRU(16, 32), FusedGRU(16, 32)
+    fused.load_state_dict(reference.state_dict())
+    X = torch.randn(10, 4, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        Y, state = fused(X)
+    want = reference(X)[0]
+    assert Y.dtype == state.dtype == torch.float32  # the gates and the state stay float32
+    assert not torch.equal(Y, want)  # the products were rounded to bfloat16 ...
+    torch.testing.assert_close(Y, want, rtol=0, atol=0.02)  # ... and no more
+
+
+def test_fused_gru_is_nn_gru_where_it_does_not_apply():
+    torch.manual_seed(0)
+    reference = nn.GRU(4, 6, 2, bidirectional=True, dropout=0.5)
+    fused = FusedGRU(4, 6, 2, bidirectional=True, dropout=0.5)
+    fused.load_state_dict(reference.state_dict())
+    X = torch.randn(5, 3, 4)
+    assert not fused.fused(X) and not FusedGRU(4, 6).fused(X[0])  # bidirectional; unbatched input
+    fused.eval(), reference.eval()
+    torch.testing.assert_close(fused(X), reference(X))
+    with pytest.raises(RuntimeError):  # nn.GRU's own words for a wrong state
+        FusedGRU(4, 6)(X, torch.zeros(2, 3, 6))
+
+
+def test_fused_language_model_learns_and_its_checkpoint_loads_without_the_switch(tiny_text, tmp_path):
+    torch.manual_seed(0)
+    data = TimeMachine(source="hub", batch_size=8, num_steps=10)
+    model = RNNLM(num_hiddens=32, lr=2.0, fused=True)
+    run = quiet_trainer(tmp_path, max_epochs=12, gradient_clip_val=1.0)
+    run.fit(model, data)
+    assert isinstance(model.rnn, FusedGRU)
+    assert run.callback_metrics["train/ppl"] < 0.6 * torch.exp(torch.tensor(3.2))
+    path = tmp_path / "fused.ckpt"
+    run.save_checkpoint(path)
+    plain = RNNLM.load_from_checkpoint(path, fused=False)
+    assert type(plain.rnn) is nn.GRU
+    X = torch.randint(0, len(data.vocab), (2, 10))
+    torch.testing.assert_close(plain(X)[0], model(X)[0], rtol=1e-5, atol=1e-6)
+    vocab = data.vocab.idx_to_token
+    assert type(RNNLM(vocab=vocab, cell="lstm", fused=True).rnn) is nn.LSTM  # other layers ignore the switch
+    assert isinstance(RNNLM(vocab=vocab, impl="scratch", fused=True).rnn, ScratchStack)
 
 
 # --- language models -----------------------------------------------------------------------------

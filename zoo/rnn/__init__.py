@@ -4,10 +4,21 @@ language models, with the scratch cells of each section, and the GRU encoder-dec
 # ruff: noqa: I001  (imported in the book's order: importing a file registers its networks in zoo.list_models())
 from .autoregression import SineMLP
 from .deep import ScratchStack
+from .fused_gru import FusedGRU
 from .gru import GRUScratch
 from .lstm import LSTMScratch
 from .rnn import RNNScratch
 from .rnn_lm import RNNLM
 from .seq2seq import Seq2Seq, Seq2SeqDecoder
 
-__all__ = ["RNNLM", "GRUScratch", "LSTMScratch", "RNNScratch", "ScratchStack", "Seq2Seq", "Seq2SeqDecoder", "SineMLP"]
+__all__ = [
+    "RNNLM",
+    "FusedGRU",
+    "GRUScratch",
+    "LSTMScratch",
+    "RNNScratch",
+    "ScratchStack",
+    "Seq2Seq",
+    "Seq2SeqDecoder",
+    "SineMLP",
+]

@@ -18,6 +18,7 @@ from ..core.init import INIT_SCHEMES, init_weights
 from ..core.language_model import LanguageModel
 from ..core.registry import Book, register_model
 from .deep import ScratchStack
+from .fused_gru import FusedGRU
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -34,6 +35,9 @@ class RNNLM(LanguageModel):
         init: weight initialisation of the output layer and ``torch.nn``'s recurrent layers (:mod:`zoo.core.init`);
             None: the book's, ``normal`` for scratch (the scratch cells draw N(0, 0.01) themselves), ``default``
             (PyTorch's) for concise.
+        fused: a speed switch for concise GRUs: :class:`~zoo.rnn.fused_gru.FusedGRU`, ``nn.GRU`` with its CPU
+            path as one autograd function a layer (the same parameters, checkpoints and results; bf16 products
+            under ``bf16-mixed``); on a GPU it is ``nn.GRU`` itself, and other cells and scratch layers ignore it.
         (the rest: see :class:`~zoo.core.language_model.LanguageModel`)
     """
 
@@ -45,6 +49,7 @@ class RNNLM(LanguageModel):
         num_layers: int = 1,
         bidirectional: bool = False,
         init: str | None = None,
+        fused: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -54,6 +59,7 @@ class RNNLM(LanguageModel):
         self.num_directions = 2 if bidirectional else 1
         self.init = init or ("normal" if impl == "scratch" else "default")
         check_choice("init", self.init, INIT_SCHEMES)
+        self.fused = fused
         if self.hparams.vocab:
             self.build()
 
@@ -63,7 +69,8 @@ class RNNLM(LanguageModel):
         if self.impl == "scratch":
             self.rnn = ScratchStack(self.cell, vocab_size, H, L, bidirectional)
         else:
-            rnn = CELLS[self.cell](vocab_size, H, num_layers=L, bidirectional=bidirectional)
+            layer = FusedGRU if self.fused and self.cell == "gru" else CELLS[self.cell]
+            rnn = layer(vocab_size, H, num_layers=L, bidirectional=bidirectional)
             self.rnn = init_weights(rnn, self.init)
         self.linear = init_weights(nn.Linear(H * self.num_directions, vocab_size), self.init)
 

@@ -1,0 +1,175 @@
+"""A faster ``nn.GRU`` for the CPU (a speed switch, not a book section).
+
+On the CPU ``nn.GRU`` runs every timestep as separate ATen operations, records each in the autograd
+graph and, in the backward pass, takes one small product per timestep for the hidden weights' gradient.
+:class:`FusedGRU` keeps ``nn.GRU``'s parameters, state layout and results and runs each layer as one
+autograd function instead: the forward writes the gates into buffers for the whole sequence, and the
+hand-written backward walks the timesteps back with only the products that depend on the previous one,
+then takes the weights' gradients as one product over all timesteps. Under bf16 autocast
+(``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
+in float32 (``nn.GRU`` ignores CPU autocast). Anywhere else (a GPU, where cuDNN runs the whole sequence,
+bidirectional layers, dropout while training, packed or unbatched input) it is ``nn.GRU`` itself.
+
+nn.GRU's equations (gates in the order r, z, n of its weights):
+    r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)       z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
+    n = tanh(x W_in + b_in + r * (h W_hn + b_hn))    h' = (1 - z) * n + z * h = lerp(n, h, z)
+"""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+from torch import nn
+from torch.autograd.function import once_differentiable
+
+_aten = torch.ops.aten
+_PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+class _Buffers(threading.local):
+    """Buffers kept from one call to the next, per thread: fresh multi-megabyte tensors each step cost more
+    than the work on them on a small CPU. A set is taken for a call and given back once nothing can read it:
+    the backward's own at its end, the forward's when autograd frees the graph that saved them (at once
+    without autograd), so a backward with ``retain_graph`` may run again."""
+
+    def __init__(self) -> None:
+        self.free: dict[tuple, list[tuple[torch.Tensor, ...]]] = {}
+
+    def take(self, key: tuple, *shapes: tuple[tuple[int, ...], torch.dtype]) -> tuple[torch.Tensor, ...]:
+        free = self.free.get(key)
+        return free.pop() if free else tuple(torch.empty(shape, dtype=dtype, device="cpu") for shape, dtype in shapes)
+
+    def give(self, key: tuple, buffers: tuple[torch.Tensor, ...]) -> None:
+        free = self.free.setdefault(key, [])
+        if len(free) < 4:  # a few layers' worth
+            free.append(buffers)
+
+
+_BUFFERS = _Buffers()
+
+
+class _Lease:
+    """Gives a forward's buffers back when the autograd node holding it is freed."""
+
+    def __init__(self, key: tuple, buffers: tuple[torch.Tensor, ...]) -> None:
+        self.key, self.buffers, self.pool = key, buffers, _BUFFERS
+
+    def __del__(self) -> None:
+        self.pool.give(self.key, self.buffers)
+
+
+class _GRULayer(torch.autograd.Function):
+    """One unidirectional GRU layer over a whole (steps, batch, inputs) sequence."""
+
+    @staticmethod
+    def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mm_dtype, record):
+        T, B, _ = x.shape
+        H, f = W_hh.shape[1], x.dtype
+        key = ("forward", T, B, x.shape[2], H, f, mm_dtype)
+        gi, rz, n, ghn, h_in = _BUFFERS.take(
+            key, ((T, B, 3 * H), f), ((T, B, 2 * H), f), ((T, B, H), f), ((T, B, H), f), ((T, B, H), mm_dtype)
+        )  # h_in: h_{t-1}, as the products take it
+        torch.addmm(b_ih, x.reshape(T * B, -1), W_ih.t(), out=gi.view(T * B, 3 * H))  # one product for all steps
+        out = x.new_empty(T, B, H)
+        W, b = W_hh.t().to(mm_dtype), b_hh.to(mm_dtype)
+        gi_rz, gi_n, h_in_t = gi[..., : 2 * H].unbind(0), gi[..., 2 * H :].unbind(0), h_in.unbind(0)
+        rz_t, r_t, z_t = rz.unbind(0), rz[..., :H].unbind(0), rz[..., H:].unbind(0)
+        n_t, ghn_t, out_t = n.unbind(0), ghn.unbind(0), out.unbind(0)
+        h = h0
+        for t in range(T):
+            gh = torch.addmm(b, h_in_t[t].copy_(h), W)
+            torch.add(gi_rz[t], gh[:, : 2 * H], out=rz_t[t]).sigmoid_()
+            ghn_t[t].copy_(gh[:, 2 * H :])
+            torch.addcmul(gi_n[t], r_t[t], ghn_t[t], out=n_t[t]).tanh_()
+            h = torch.lerp(n_t[t], h, z_t[t], out=out_t[t])
+        saved = (gi, rz, n, ghn, h_in)  # gi only rides along, to go back with the rest
+        if record:  # autograd records this call: the backward reads the buffers
+            ctx.save_for_backward(x, h0, W_ih, W_hh, out, *saved)
+            ctx.mm_dtype, ctx.lease = mm_dtype, _Lease(key, saved)
+        else:
+            _BUFFERS.give(key, saved)
+        return out, h
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, grad_h):
+        x, h0, W_ih, W_hh, out, gi, rz, n, ghn, h_in = ctx.saved_tensors
+        T, B, H = out.shape
+        f, mm_dtype = out.dtype, ctx.mm_dtype
+        W = W_hh.to(mm_dtype)
+        key = ("backward", T, B, x.shape[2], H, f, mm_dtype)
+        # dgh: d loss / d (h W_hh^T + b_hh) per step; dgi: d loss / d (x W_ih^T + b_ih), whose r, z part is dgh's
+        dgh, dgh_in, dgi, drz = _BUFFERS.take(
+            key, ((T, B, 3 * H), f), ((T, B, 3 * H), mm_dtype), ((T, B, 3 * H), f), ((B, 2 * H), f)
+        )
+        if mm_dtype == f:
+            dgh_in = dgh
+        dr, dz = drz[:, :H], drz[:, H:]
+        rz_t, r_t, z_t = rz.unbind(0), rz[..., :H].unbind(0), rz[..., H:].unbind(0)
+        n_t, ghn_t, out_t = n.unbind(0), ghn.unbind(0), out.unbind(0)
+        dgh_t, dgh_rz, dgh_n = dgh.unbind(0), dgh[..., : 2 * H].unbind(0), dgh[..., 2 * H :].unbind(0)
+        dgh_in_t, dgi_n_t = dgh_in.unbind(0), dgi[..., 2 * H :].unbind(0)
+        grad_out_t = grad_out.unbind(0) if grad_out is not None else [None] * T
+        dh = grad_h if grad_h is not None else torch.zeros_like(h0)
+        if grad_out is not None:
+            dh = dh + grad_out_t[T - 1]
+        for t in range(T - 1, -1, -1):
+            z = z_t[t]
+            da_n = _aten.tanh_backward.grad_input(torch.addcmul(dh, dh, z, value=-1), n_t[t], grad_input=dgi_n_t[t])
+            torch.mul(da_n, ghn_t[t], out=dr)
+            torch.mul(dh, (out_t[t - 1] if t else h0) - n_t[t], out=dz)
+            _aten.sigmoid_backward.grad_input(drz, rz_t[t], grad_input=dgh_rz[t])
+            torch.mul(da_n, r_t[t], out=dgh_n[t])
+            # h_{t-1} gets dh * z straight through h_t = lerp(n, h_{t-1}, z), the product's share, and its output's
+            dh_z = dh * z if t == 0 or grad_out_t[t - 1] is None else torch.addcmul(grad_out_t[t - 1], dh, z)
+            if dgh_in is dgh:
+                dh = torch.addmm(dh_z, dgh_t[t], W)
+            else:
+                dh = torch.add(dh_z, torch.mm(dgh_in_t[t].copy_(dgh_t[t]), W))  # float32 again
+        dW_hh = (dgh_in.view(T * B, 3 * H).t() @ h_in.view(T * B, H)).to(W_hh.dtype)
+        dgi[..., : 2 * H] = dgh[..., : 2 * H]
+        dgi2 = dgi.view(T * B, 3 * H)
+        dx = (dgi2 @ W_ih).view_as(x) if ctx.needs_input_grad[0] else None
+        grads = dx, dh, dgi2.t() @ x.reshape(T * B, -1), dW_hh, dgi2.sum(0), dgh.view(T * B, 3 * H).sum(0), None, None
+        _BUFFERS.give(key, (dgh, dgh_in, dgi, drz))
+        return grads
+
+
+class FusedGRU(nn.GRU):
+    """``nn.GRU`` (same arguments, parameters and checkpoints) with its CPU path as one autograd function a
+    layer; elsewhere it is ``nn.GRU`` itself (see the module docstring)."""
+
+    def fused(self, input) -> bool:
+        """Whether this call takes the fused path."""
+        return (
+            isinstance(input, torch.Tensor)
+            and input.dim() == 3
+            and input.device.type == "cpu"
+            and input.dtype in (torch.float32, torch.float64)
+            and not self.bidirectional
+            and self.bias
+            and not (self.training and self.dropout > 0)
+        )
+
+    def forward(self, input, hx=None):
+        if not self.fused(input):
+            return super().forward(input, hx)
+        mm_dtype = input.dtype
+        if torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16:
+            mm_dtype = torch.bfloat16
+        x = input.transpose(0, 1) if self.batch_first else input
+        if hx is None:
+            hx = x.new_zeros(self.num_layers, x.shape[1], self.hidden_size)
+        elif hx.dim() != 3 or hx.shape != (self.num_layers, x.shape[1], self.hidden_size):
+            return super().forward(input, hx)  # let nn.GRU word the error
+        states = []
+        record = torch.is_grad_enabled() and (
+            x.requires_grad or hx.requires_grad or any(p.requires_grad for p in self.parameters())
+        )
+        with torch.autocast("cpu", enabled=False):
+            for layer in range(self.num_layers):
+                weights = [getattr(self, f"{name}_l{layer}") for name in _PARAMETERS]
+                x, h = _GRULayer.apply(x, hx[layer].to(x.dtype), *weights, mm_dtype, record)
+                states.append(h)
+        return (x.transpose(0, 1) if self.batch_first else x), torch.stack(states)
