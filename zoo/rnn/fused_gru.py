@@ -41,6 +41,8 @@ class _Buffers(threading.local):
         return free.pop() if free else tuple(torch.empty(shape, dtype=dtype, device="cpu") for shape, dtype in shapes)
 
     def give(self, key: tuple, buffers: tuple[torch.Tensor, ...]) -> None:
+        if key not in self.free and len(self.free) >= 16:  # many sequence lengths: forget the oldest
+            del self.free[next(iter(self.free))]
         free = self.free.setdefault(key, [])
         if len(free) < 4:  # a few layers' worth
             free.append(buffers)
