@@ -276,6 +276,11 @@ def test_fused_gru_is_nn_gru_where_it_does_not_apply():
     torch.testing.assert_close(fused(X), reference(X))
     with pytest.raises(RuntimeError):  # nn.GRU's own words for a wrong state
         FusedGRU(4, 6)(X, torch.zeros(2, 3, 6))
+    single, plain = FusedGRU(4, 6), nn.GRU(4, 6)
+    plain.load_state_dict(single.state_dict())
+    torch._dynamo.reset()
+    compiled = torch.compile(single, backend="eager")  # left out of the graph and run as it is, like nn.GRU
+    torch.testing.assert_close(compiled(X), plain(X))
 
 
 def test_fused_language_model_learns_and_its_checkpoint_loads_without_the_switch(tiny_text, tmp_path):

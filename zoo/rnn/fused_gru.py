@@ -9,6 +9,7 @@ then takes the weights' gradients as one product over all timesteps. Under bf16 
 (``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
 in float32 (``nn.GRU`` ignores CPU autocast). Anywhere else (a GPU, where cuDNN runs the whole sequence,
 bidirectional layers, dropout while training, packed or unbatched input) it is ``nn.GRU`` itself.
+``torch.compile`` leaves it out of the compiled graph and runs it as it is, as it does with ``nn.GRU``.
 
 nn.GRU's equations (gates in the order r, z, n of its weights):
     r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)       z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
@@ -154,6 +155,7 @@ class FusedGRU(nn.GRU):
             and not (self.training and self.dropout > 0)
         )
 
+    @torch.compiler.disable  # Dynamo does not trace RNNs; traced, the buffers would become graph constants
     def forward(self, input, hx=None):
         if not self.fused(input):
             return super().forward(input, hx)
