@@ -8,7 +8,8 @@ hand-written backward walks the timesteps back with only the products that depen
 then takes the weights' gradients as one product over all timesteps. Under bf16 autocast
 (``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
 in float32 (``nn.GRU`` ignores CPU autocast). Anywhere else (a GPU, where cuDNN runs the whole sequence,
-bidirectional layers, dropout while training, packed or unbatched input) it is ``nn.GRU`` itself.
+bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropout between layers is drawn as
+``nn.GRU`` draws it on the CPU, so one seed gives the same masks.
 ``torch.compile`` leaves it out of the compiled graph and runs it as it is, as it does with ``nn.GRU``.
 
 nn.GRU's equations (gates in the order r, z, n of its weights):
@@ -21,6 +22,7 @@ from __future__ import annotations
 import threading
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
@@ -152,7 +154,6 @@ class FusedGRU(nn.GRU):
             and input.dtype in (torch.float32, torch.float64)
             and not self.bidirectional
             and self.bias
-            and not (self.training and self.dropout > 0)
         )
 
     @torch.compiler.disable  # Dynamo does not trace RNNs; traced, the buffers would become graph constants
@@ -176,4 +177,6 @@ class FusedGRU(nn.GRU):
                 weights = [getattr(self, f"{name}_l{layer}") for name in _PARAMETERS]
                 x, h = _GRULayer.apply(x, hx[layer].to(x.dtype), *weights, mm_dtype, record)
                 states.append(h)
+                if self.dropout and self.training and layer < self.num_layers - 1:
+                    x = F.dropout(x, self.dropout)  # where nn.GRU's CPU path draws it, so the same masks
         return (x.transpose(0, 1) if self.batch_first else x), torch.stack(states)
