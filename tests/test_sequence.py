@@ -16,8 +16,8 @@ from datamodules import RemoteFile, SineSequence, TimeMachine, Vocab, tokenize
 from datamodules.text import timemachine as tm
 from datamodules.text.timemachine import LanguageModelBatches, bundled_time_machine, preprocess
 from zoo import RNNLM, SineMLP
+from zoo.core.fused_gru import FusedGRU
 from zoo.rnn.deep import ScratchStack
-from zoo.rnn.fused_gru import FusedGRU
 from zoo.rnn.gru import GRUScratch
 
 TINY_TEXT = "The Time Traveller (for so it will be convenient to speak of him)\nwas expounding a matter.\n" * 30

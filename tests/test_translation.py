@@ -303,11 +303,13 @@ class EpochLosses(L.Callback):
     "cls, kwargs",
     [
         (zoo.Seq2Seq, {}),
+        (zoo.Seq2Seq, {"fused": True}),
         (zoo.Bahdanau, {}),
+        (zoo.Bahdanau, {"fused": True}),
         (zoo.Transformer, {"impl": "scratch"}),
         (zoo.Transformer, {"impl": "concise"}),
     ],
-    ids=["seq2seq", "bahdanau", "transformer-scratch", "transformer-concise"],
+    ids=["seq2seq", "seq2seq-fused", "bahdanau", "bahdanau-fused", "transformer-scratch", "transformer-concise"],
 )
 def test_each_network_learns_a_tiny_corpus(tiny_fra, tmp_path, cls, kwargs):
     torch.manual_seed(0)
@@ -320,6 +322,8 @@ def test_each_network_learns_a_tiny_corpus(tiny_fra, tmp_path, cls, kwargs):
     trainer.fit(model, data)
     assert model.hparams.src_vocab == data.src_vocab.idx_to_token  # the vocabularies came from the data
     assert losses.losses[-1] < 0.25 * losses.losses[0], [round(v, 3) for v in losses.losses[::4]]
+    if kwargs.get("fused"):
+        assert all(type(gru) is zoo.core.FusedGRU for gru in (model.encoder.rnn, model.decoder.rnn))
 
 
 @pytest.mark.parametrize("name", ["transformer", "bahdanau"])

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..core.encoder_decoder import RECIPE_FACTS, TRANSLATION_ENTRY, Decoder, RNNEncoderDecoder, reorder
+from ..core.fused_gru import FusedGRU
 from ..core.registry import Book, register_model
 from .scoring import AdditiveAttention
 
@@ -21,11 +22,13 @@ from .scoring import AdditiveAttention
 class Seq2SeqAttentionDecoder(Decoder):
     """The book's attention decoder: additive attention over the encoder outputs, GRU, linear layer."""
 
-    def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float = 0.0):
+    def __init__(
+        self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float = 0.0, fused=False
+    ):
         super().__init__()
         self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = nn.GRU(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout)
+        self.rnn = (FusedGRU if fused else nn.GRU)(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout)
         self.dense = nn.Linear(num_hiddens, vocab_size)
         self.attention_weights: torch.Tensor | None = None
 

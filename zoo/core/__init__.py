@@ -8,6 +8,7 @@ boxes, so ``zoo/__init__`` imports it after ``zoo.vision`` (``zoo.Detector``).""
 from .base import BinaryClassifier, Classifier, Regressor, ZooModule
 from .callbacks import Compile, EpochSummary, PredictionWriter
 from .encoder_decoder import EncoderDecoder
+from .fused_gru import FusedGRU
 from .language_model import LanguageModel
 from .optimizers import OPTIMIZERS, SCHEDULERS
 from .registry import Book, ModelEntry, get_model, list_models, register_model
@@ -21,6 +22,7 @@ __all__ = [
     "Compile",
     "EncoderDecoder",
     "EpochSummary",
+    "FusedGRU",
     "LanguageModel",
     "ModelEntry",
     "PredictionWriter",

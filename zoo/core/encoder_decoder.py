@@ -38,6 +38,7 @@ from datamodules.vocab import UNK, Vocab
 
 from .base import ZooModule
 from .checks import check_choice, check_dropout, check_positive
+from .fused_gru import FusedGRU
 from .init import INIT_SCHEMES, init_weights
 
 OOV_TOKEN = "<oov>"  # how a reference word outside the target vocabulary reads in BLEU: it matches nothing
@@ -134,12 +135,15 @@ class Seq2SeqEncoder(Encoder):
     """The book's RNN encoder for sequence-to-sequence learning: embedding, then a multilayer GRU.
 
     Returns the GRU's outputs (T, B, H) and final state (L, B, H). Shared by the seq2seq and Bahdanau networks.
+    `fused`: the GRU is :class:`~zoo.core.fused_gru.FusedGRU` (the CPU speed switch).
     """
 
-    def __init__(self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float = 0.0):
+    def __init__(
+        self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float = 0.0, fused=False
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = nn.GRU(embed_size, num_hiddens, num_layers, dropout=dropout)
+        self.rnn = (FusedGRU if fused else nn.GRU)(embed_size, num_hiddens, num_layers, dropout=dropout)
 
     def forward(self, X: torch.Tensor, valid_len: torch.Tensor | None = None):
         return self.rnn(self.embedding(X.T))  # time steps first: (T, B, embed) -> outputs, state
@@ -446,13 +450,22 @@ class RNNEncoderDecoder(EncoderDecoder):
         num_hiddens: GRU hidden units per layer.
         num_layers: GRU layers in the encoder and in the decoder.
         dropout: dropout between GRU layers.
+        fused: the GRUs are :class:`~zoo.core.fused_gru.FusedGRU`, ``nn.GRU`` with its CPU path as one autograd
+            function a layer (the same parameters, checkpoints and results; ``nn.GRU`` itself on a GPU).
         (the rest: see :class:`EncoderDecoder`)
     """
 
-    decoder_class: type[Decoder]  # built as decoder_class(tgt_vocab_size, embed_size, num_hiddens, num_layers, dropout)
+    # built as decoder_class(tgt_vocab_size, embed_size, num_hiddens, num_layers, dropout, fused=fused)
+    decoder_class: type[Decoder]
 
     def __init__(
-        self, embed_size: int = 32, num_hiddens: int = 32, num_layers: int = 2, dropout: float = 0.1, **kwargs
+        self,
+        embed_size: int = 32,
+        num_hiddens: int = 32,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+        fused: bool = False,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         check_positive(embed_size=embed_size, num_hiddens=num_hiddens, num_layers=num_layers)
@@ -461,8 +474,9 @@ class RNNEncoderDecoder(EncoderDecoder):
 
     def build_network(self, src_vocab_size: int, tgt_vocab_size: int):
         hp = self.hparams
-        encoder = Seq2SeqEncoder(src_vocab_size, hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout)
-        decoder = self.decoder_class(tgt_vocab_size, hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout)
+        sizes, fused = (hp.embed_size, hp.num_hiddens, hp.num_layers, hp.dropout), hp.get("fused", False)
+        encoder = Seq2SeqEncoder(src_vocab_size, *sizes, fused=fused)
+        decoder = self.decoder_class(tgt_vocab_size, *sizes, fused=fused)
         return encoder, decoder
 
 

@@ -3,8 +3,8 @@ language models, with the scratch cells of each section, and the GRU encoder-dec
 
 # ruff: noqa: I001  (imported in the book's order: importing a file registers its networks in zoo.list_models())
 from .autoregression import SineMLP
+from ..core.fused_gru import FusedGRU
 from .deep import ScratchStack
-from .fused_gru import FusedGRU
 from .gru import GRUScratch
 from .lstm import LSTMScratch
 from .rnn import RNNScratch

@@ -14,11 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.checks import check_choice, check_impl, check_positive
+from ..core.fused_gru import FusedGRU
 from ..core.init import INIT_SCHEMES, init_weights
 from ..core.language_model import LanguageModel
 from ..core.registry import Book, register_model
 from .deep import ScratchStack
-from .fused_gru import FusedGRU
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -35,7 +35,7 @@ class RNNLM(LanguageModel):
         init: weight initialisation of the output layer and ``torch.nn``'s recurrent layers (:mod:`zoo.core.init`);
             None: the book's, ``normal`` for scratch (the scratch cells draw N(0, 0.01) themselves), ``default``
             (PyTorch's) for concise.
-        fused: a speed switch for concise GRUs: :class:`~zoo.rnn.fused_gru.FusedGRU`, ``nn.GRU`` with its CPU
+        fused: a speed switch for concise GRUs: :class:`~zoo.core.fused_gru.FusedGRU`, ``nn.GRU`` with its CPU
             path as one autograd function a layer (the same parameters, checkpoints and results; bf16 products
             under ``bf16-mixed``); on a GPU it is ``nn.GRU`` itself, and other cells and scratch layers ignore it.
         (the rest: see :class:`~zoo.core.language_model.LanguageModel`)

@@ -1,4 +1,5 @@
-"""A faster ``nn.GRU`` for the CPU (a speed switch, not a book section).
+"""A faster ``nn.GRU`` for the CPU (a speed switch, not a book section), for the GRU language models and the
+encoder-decoders.
 
 On the CPU ``nn.GRU`` runs every timestep as separate ATen operations, records each in the autograd
 graph and, in the backward pass, takes one small product per timestep for the hidden weights' gradient.
