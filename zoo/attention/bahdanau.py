@@ -23,7 +23,13 @@ class Seq2SeqAttentionDecoder(Decoder):
     """The book's attention decoder: additive attention over the encoder outputs, GRU, linear layer."""
 
     def __init__(
-        self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float = 0.0, fused=False
+        self,
+        vocab_size: int,
+        embed_size: int,
+        num_hiddens: int,
+        num_layers: int,
+        dropout: float = 0.0,
+        fused: bool = False,
     ):
         super().__init__()
         self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)

@@ -26,7 +26,13 @@ class Seq2SeqDecoder(Decoder):
     """
 
     def __init__(
-        self, vocab_size: int, embed_size: int, num_hiddens: int, num_layers: int, dropout: float = 0.0, fused=False
+        self,
+        vocab_size: int,
+        embed_size: int,
+        num_hiddens: int,
+        num_layers: int,
+        dropout: float = 0.0,
+        fused: bool = False,
     ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_size)
