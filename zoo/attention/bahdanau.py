@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..core.encoder_decoder import RECIPE_FACTS, TRANSLATION_ENTRY, Decoder, RNNEncoderDecoder, reorder
-from ..core.fused_gru import FusedGRU
+from ..core.fused_gru import make_gru
 from ..core.registry import Book, register_model
 from .scoring import AdditiveAttention
 
@@ -34,7 +34,7 @@ class Seq2SeqAttentionDecoder(Decoder):
         super().__init__()
         self.attention = AdditiveAttention(num_hiddens, num_hiddens, num_hiddens, dropout)
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = (FusedGRU if fused else nn.GRU)(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout)
+        self.rnn = make_gru(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout, fused=fused)
         self.dense = nn.Linear(num_hiddens, vocab_size)
         self.attention_weights: torch.Tensor | None = None
 

@@ -38,7 +38,7 @@ from datamodules.vocab import UNK, Vocab
 
 from .base import ZooModule
 from .checks import check_choice, check_dropout, check_positive
-from .fused_gru import FusedGRU
+from .fused_gru import make_gru
 from .init import INIT_SCHEMES, init_weights
 
 OOV_TOKEN = "<oov>"  # how a reference word outside the target vocabulary reads in BLEU: it matches nothing
@@ -149,7 +149,7 @@ class Seq2SeqEncoder(Encoder):
     ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = (FusedGRU if fused else nn.GRU)(embed_size, num_hiddens, num_layers, dropout=dropout)
+        self.rnn = make_gru(embed_size, num_hiddens, num_layers, dropout=dropout, fused=fused)
 
     def forward(self, X: torch.Tensor, valid_len: torch.Tensor | None = None):
         return self.rnn(self.embedding(X.T))  # time steps first: (T, B, embed) -> outputs, state

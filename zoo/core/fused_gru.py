@@ -106,9 +106,8 @@ class _GRULayer(torch.autograd.Function):
         W = W_hh.to(mm_dtype)
         key = ("backward", T, B, x.shape[2], H, f, mm_dtype)
         # dgh: d loss / d (h W_hh^T + b_hh) per step; dgi: d loss / d (x W_ih^T + b_ih), whose r, z part is dgh's
-        dgh, dgh_in, dgi, drz = _BUFFERS.take(
-            key, ((T, B, 3 * H), f), ((T, B, 3 * H), mm_dtype), ((T, B, 3 * H), f), ((B, 2 * H), f)
-        )
+        gates, low = (T, B, 3 * H), (T, B, 3 * H) if mm_dtype != f else (0,)  # float32 products read dgh itself
+        dgh, dgh_in, dgi, drz = _BUFFERS.take(key, (gates, f), (low, mm_dtype), (gates, f), ((B, 2 * H), f))
         if mm_dtype == f:
             dgh_in = dgh
         dr, dz = drz[:, :H], drz[:, H:]
@@ -181,3 +180,8 @@ class FusedGRU(nn.GRU):
                 if self.dropout and self.training and layer < self.num_layers - 1:
                     x = F.dropout(x, self.dropout)  # where nn.GRU's CPU path draws it, so the same masks
         return (x.transpose(0, 1) if self.batch_first else x), torch.stack(states)
+
+
+def make_gru(*args, fused: bool = False, **kwargs) -> nn.GRU:
+    """``nn.GRU(*args, **kwargs)``, or a :class:`FusedGRU` with the same arguments where `fused` asks for one."""
+    return (FusedGRU if fused else nn.GRU)(*args, **kwargs)

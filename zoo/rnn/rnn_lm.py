@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.checks import check_choice, check_impl, check_positive
-from ..core.fused_gru import FusedGRU
+from ..core.fused_gru import make_gru
 from ..core.init import INIT_SCHEMES, init_weights
 from ..core.language_model import LanguageModel
 from ..core.registry import Book, register_model
@@ -69,8 +69,10 @@ class RNNLM(LanguageModel):
         if self.impl == "scratch":
             self.rnn = ScratchStack(self.cell, vocab_size, H, L, bidirectional)
         else:
-            layer = FusedGRU if self.fused and self.cell == "gru" else CELLS[self.cell]
-            rnn = layer(vocab_size, H, num_layers=L, bidirectional=bidirectional)
+            if self.cell == "gru":
+                rnn = make_gru(vocab_size, H, num_layers=L, bidirectional=bidirectional, fused=self.fused)
+            else:
+                rnn = CELLS[self.cell](vocab_size, H, num_layers=L, bidirectional=bidirectional)
             self.rnn = init_weights(rnn, self.init)
         self.linear = init_weights(nn.Linear(H * self.num_directions, vocab_size), self.init)
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..core.encoder_decoder import RECIPE_FACTS, TRANSLATION_ENTRY, Decoder, RNNEncoderDecoder, reorder
-from ..core.fused_gru import FusedGRU
+from ..core.fused_gru import make_gru
 from ..core.registry import Book, register_model
 
 
@@ -36,7 +36,7 @@ class Seq2SeqDecoder(Decoder):
     ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.rnn = (FusedGRU if fused else nn.GRU)(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout)
+        self.rnn = make_gru(embed_size + num_hiddens, num_hiddens, num_layers, dropout=dropout, fused=fused)
         self.dense = nn.Linear(num_hiddens, vocab_size)
 
     def init_state(self, enc_outputs, enc_valid_len=None):
