@@ -16,7 +16,7 @@ from datamodules import RemoteFile, SineSequence, TimeMachine, Vocab, tokenize
 from datamodules.text import timemachine as tm
 from datamodules.text.timemachine import LanguageModelBatches, bundled_time_machine, preprocess
 from zoo import RNNLM, SineMLP
-from zoo.core.fused_gru import FusedGRU
+from zoo.core.fused_gru import FusedGRU, _onednn, _onednn_works
 from zoo.rnn.deep import ScratchStack
 from zoo.rnn.gru import GRUScratch
 
@@ -232,6 +232,23 @@ def test_fused_gru_equals_nn_gru_forward_and_backward_in_float64(num_layers, bat
         assert fused.fused(X)
         for got, want in zip(run_and_differentiate(fused, X, h0), run_and_differentiate(reference, X, h0)):
             torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")  # torch.backends.mkldnn.flags() sets it
+def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results():
+    torch.manual_seed(0)
+    reference, fused = nn.GRU(6, 16, 2), FusedGRU(6, 16, 2)  # two layers: the second's input gradient too
+    fused.load_state_dict(reference.state_dict())
+    X, h0 = torch.randn(7, 3, 6, requires_grad=True), torch.randn(2, 3, 16, requires_grad=True)
+    want = run_and_differentiate(reference, X, h0)
+    if torch.backends.mkldnn.is_available():  # the wheels' x86 and ARM builds: the products are oneDNN's
+        assert _onednn_works() and _onednn(torch.float32) and _onednn(torch.bfloat16)
+    with torch.backends.mkldnn.flags(enabled=False):  # switched off, they are ATen's
+        assert not _onednn(torch.float32)
+        aten = run_and_differentiate(fused, X, h0)
+    for got in (run_and_differentiate(fused, X, h0), aten):
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_fused_gru_passes_gradcheck_and_reuses_its_buffers_safely():
