@@ -16,7 +16,8 @@ from datamodules import RemoteFile, SineSequence, TimeMachine, Vocab, tokenize
 from datamodules.text import timemachine as tm
 from datamodules.text.timemachine import LanguageModelBatches, bundled_time_machine, preprocess
 from zoo import RNNLM, SineMLP
-from zoo.core.fused_gru import FusedGRU, _onednn, _onednn_works
+from zoo.core import fused_gru
+from zoo.core.fused_gru import FusedGRU
 from zoo.rnn.deep import ScratchStack
 from zoo.rnn.gru import GRUScratch
 
@@ -208,6 +209,9 @@ def test_book_gru_applies_the_reset_gate_before_the_hidden_product():
 # --- the fused CPU GRU (a speed switch) ------------------------------------------------------------
 
 
+onednn_linear = fused_gru._onednn_linear
+
+
 def run_and_differentiate(gru: nn.GRU, X: torch.Tensor, h0: torch.Tensor | None) -> list[torch.Tensor]:
     """Outputs, final state and every gradient (inputs, initial state, parameters) of a non-linear loss."""
     for t in (X, h0, *gru.parameters()):
@@ -220,33 +224,41 @@ def run_and_differentiate(gru: nn.GRU, X: torch.Tensor, h0: torch.Tensor | None)
     return [Y, state, *grads]
 
 
-@pytest.mark.parametrize("num_layers, batch_first, dropout", [(1, False, 0.0), (2, True, 0.0), (3, False, 0.5)])
-def test_fused_gru_equals_nn_gru_forward_and_backward_in_float64(num_layers, batch_first, dropout):
+@pytest.mark.parametrize(
+    "num_layers, batch_first, dropout, batch, hidden",
+    [(1, False, 0.0, 3, 7), (2, True, 0.0, 3, 7), (3, False, 0.5, 3, 7), (1, False, 0.0, 64, 64)],  # 64 x 64: tanh
+)  # taken as 2 sigmoid(2a) - 1
+def test_fused_gru_equals_nn_gru_forward_and_backward_in_float64(num_layers, batch_first, dropout, batch, hidden):
     torch.manual_seed(0)
-    reference = nn.GRU(5, 7, num_layers, batch_first=batch_first, dropout=dropout).double()
-    fused = FusedGRU(5, 7, num_layers, batch_first=batch_first, dropout=dropout).double()
+    reference = nn.GRU(5, hidden, num_layers, batch_first=batch_first, dropout=dropout).double()
+    fused = FusedGRU(5, hidden, num_layers, batch_first=batch_first, dropout=dropout).double()
     fused.load_state_dict(reference.state_dict())  # the same parameter names: checkpoints load either way
-    shape = (3, 6, 5) if batch_first else (6, 3, 5)
+    shape = (batch, 6, 5) if batch_first else (6, batch, 5)
     X = torch.randn(shape, dtype=torch.float64, requires_grad=True)
-    for h0 in (None, torch.randn(num_layers, 3, 7, dtype=torch.float64, requires_grad=True)):
+    for h0 in (None, torch.randn(num_layers, batch, hidden, dtype=torch.float64, requires_grad=True)):
         assert fused.fused(X)
         for got, want in zip(run_and_differentiate(fused, X, h0), run_and_differentiate(reference, X, h0)):
             torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")  # torch.backends.mkldnn.flags() sets it
-def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results():
+def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results(monkeypatch):
+    calls, available = [], fused_gru._onednn_works()  # the wheels' x86 and ARM builds have it
+    monkeypatch.setattr(fused_gru, "_ONEDNN_MIN_MACS", 0)  # these small products too
+    monkeypatch.setattr(fused_gru, "_onednn_linear", lambda *args: calls.append(1) or onednn_linear(*args))
     torch.manual_seed(0)
     reference, fused = nn.GRU(6, 16, 2), FusedGRU(6, 16, 2)  # two layers: the second's input gradient too
     fused.load_state_dict(reference.state_dict())
     X, h0 = torch.randn(7, 3, 6, requires_grad=True), torch.randn(2, 3, 16, requires_grad=True)
     want = run_and_differentiate(reference, X, h0)
-    if torch.backends.mkldnn.is_available():  # the wheels' x86 and ARM builds: the products are oneDNN's
-        assert _onednn_works() and _onednn(torch.float32) and _onednn(torch.bfloat16)
+    onednn = run_and_differentiate(fused, X, h0)
+    assert available == torch.backends.mkldnn.is_available()
+    assert len(calls) == (2 * (1 + 7 + 7 + 2 + 1) if available else 0)  # a layer: x W_ih^T, 7 steps each way, 3 grads
     with torch.backends.mkldnn.flags(enabled=False):  # switched off, they are ATen's
-        assert not _onednn(torch.float32)
+        calls.clear()
         aten = run_and_differentiate(fused, X, h0)
-    for got in (run_and_differentiate(fused, X, h0), aten):
+        assert not calls
+    for got in (onednn, aten):
         for a, b in zip(got, want):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 

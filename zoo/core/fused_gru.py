@@ -6,9 +6,9 @@ graph and, in the backward pass, takes one small product per timestep for the hi
 :class:`FusedGRU` keeps ``nn.GRU``'s parameters, state layout and results and runs each layer as one
 autograd function instead: the forward writes the gates into buffers for the whole sequence, and the
 hand-written backward walks the timesteps back with only the products that depend on the previous one,
-then takes the weights' gradients as one product over all timesteps. Its float32 and bfloat16 products go
-to oneDNN's matmul where this PyTorch build has it (PyTorch sends float32 ones to MKL, whose GEMM measured half
-as fast on an AMD EPYC). Under bf16 autocast
+then takes the weights' gradients as one product over all timesteps. Its larger float32 products go to
+oneDNN's linear where this PyTorch build has it: PyTorch sends them to MKL, whose GEMM measured 1.3-2x slower on
+an AMD EPYC (below ~2M multiply-adds MKL's lower fixed cost wins). Under bf16 autocast
 (``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
 in float32 (``nn.GRU`` ignores CPU autocast). Anywhere else (a GPU, where cuDNN runs the whole sequence,
 bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropout between layers is drawn as
@@ -18,7 +18,7 @@ bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropou
 nn.GRU's equations (gates in the order r, z, n of its weights):
     r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)       z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
     n = tanh(x W_in + b_in + r * (h W_hn + b_hn))    h' = (1 - z) * n + z * h = lerp(n, h, z)
-tanh(a) is taken as 2 sigmoid(2a) - 1, the same function in a third of the time on the CPU.
+tanh(a) is taken as 2 sigmoid(2a) - 1 on larger states, the same function in about a third of the time.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from torch.autograd.function import once_differentiable
 _aten = torch.ops.aten
 _PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 _ONEDNN_DTYPES = (torch.float32, torch.bfloat16)
+_ONEDNN_MIN_MACS = 2**21  # smaller float32 products are faster in MKL (~6 against ~14 µs for 64x32 by 32x96)
 
 
 @functools.cache
@@ -52,9 +53,10 @@ def _onednn_works() -> bool:
         return False
 
 
-def _onednn(dtype: torch.dtype) -> bool:
-    """Whether this call's products of `dtype` go to oneDNN (``torch.backends.mkldnn.flags(enabled=False)``: not)."""
-    return dtype in _ONEDNN_DTYPES and torch.backends.mkldnn.enabled and _onednn_works()
+def _onednn(dtype: torch.dtype, macs: int) -> bool:
+    """Whether a product of `macs` multiply-adds goes to oneDNN's linear (none under
+    ``torch.backends.mkldnn.flags(enabled=False)``)."""
+    return dtype in _ONEDNN_DTYPES and macs >= _ONEDNN_MIN_MACS and torch.backends.mkldnn.enabled and _onednn_works()
 
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -71,9 +73,10 @@ def _by_step(*tensors: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
     return [tensor.unbind(0) for tensor in tensors]
 
 
-def _t_mm(a: torch.Tensor, b: torch.Tensor, onednn: bool) -> torch.Tensor:
-    """``a.T @ b``, a weight's gradient over all timesteps (oneDNN in float32, where ATen's bfloat16 is oneDNN)."""
-    return _onednn_linear(b.t(), a.t()).t() if onednn and a.dtype == torch.float32 else a.t() @ b
+def _t_mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a.T @ b``, a weight's gradient over all timesteps (bfloat16: ATen's own call to oneDNN, faster here)."""
+    onednn = a.dtype == torch.float32 and _onednn(a.dtype, a.numel() * b.shape[1])
+    return _onednn_linear(b.t(), a.t()).t() if onednn else a.t() @ b
 
 
 class _Buffers(threading.local):
@@ -116,21 +119,27 @@ class _GRULayer(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mm_dtype, record):
         T, B, _ = x.shape
-        H, f, onednn = W_hh.shape[1], x.dtype, _onednn(x.dtype)
+        H, f = W_hh.shape[1], x.dtype
         low = mm_dtype != f  # bfloat16 products: they take h_{t-1} as a bfloat16 copy
         key = ("forward", T, B, x.shape[2], H, f, mm_dtype)
         rz, n, h_in = _BUFFERS.take(key, ((T, B, 2 * H), f), ((T, B, H), f), ((T, B, H) if low else (0,), mm_dtype))
-        gi = _linear(x.reshape(T * B, -1), W_ih, b_ih, onednn).view(T, B, 3 * H)  # one product for all steps
-        gi[..., 2 * H :] *= 2  # tanh(a) = 2 sigmoid(2a) - 1
+        x2 = x.reshape(T * B, -1)
+        gi = _linear(x2, W_ih, b_ih, _onednn(f, x2.numel() * 3 * H)).view(T, B, 3 * H)  # one product for all steps
+        doubled = B * H >= 4096  # tanh(a) as 2 sigmoid(2a) - 1: faster from ~4k elements a step on
+        if doubled:
+            gi[..., 2 * H :] *= 2
         out, gh = x.new_empty(T, B, H), []  # gh: h_{t-1} W_hh^T + b_hh per step
         W, b = W_hh.to(mm_dtype), b_hh.to(mm_dtype)
         gi_rz, gi_n, h_in_t = _by_step(gi[..., : 2 * H], gi[..., 2 * H :], h_in)
         rz_t, r_t, z_t, n_t, out_t = _by_step(rz, rz[..., :H], rz[..., H:], n, out)
-        h = h0
+        h, onednn = h0, _onednn(mm_dtype, B * H * 3 * H)
         for t in range(T):
             gh.append(_linear(h_in_t[t].copy_(h) if low else h, W, b, onednn))
             torch.add(gi_rz[t], gh[t][:, : 2 * H], out=rz_t[t]).sigmoid_()
-            torch.addcmul(gi_n[t], r_t[t], gh[t][:, 2 * H :], value=2, out=n_t[t]).sigmoid_().mul_(2).sub_(1)
+            if doubled:
+                torch.addcmul(gi_n[t], r_t[t], gh[t][:, 2 * H :], value=2, out=n_t[t]).sigmoid_().mul_(2).sub_(1)
+            else:
+                torch.addcmul(gi_n[t], r_t[t], gh[t][:, 2 * H :], out=n_t[t]).tanh_()
             h = torch.lerp(n_t[t], h, z_t[t], out=out_t[t])
         saved = (rz, n, h_in)
         if record:  # autograd records this call: the backward reads the buffers
@@ -145,8 +154,8 @@ class _GRULayer(torch.autograd.Function):
     def backward(ctx, grad_out, grad_h):
         x, h0, W_ih, W_hh, out, rz, n, h_in = ctx.saved_tensors
         T, B, H = out.shape
-        f, mm_dtype, onednn = out.dtype, ctx.mm_dtype, _onednn(out.dtype)
-        low = mm_dtype != f
+        f, mm_dtype = out.dtype, ctx.mm_dtype
+        low, onednn = mm_dtype != f, _onednn(mm_dtype, B * H * 3 * H)
         W = W_hh.to(mm_dtype).t()  # h W_hh^T's input gradient is g W_hh = linear(g, W_hh^T)
         key = ("backward", T, B, x.shape[2], H, f, mm_dtype)
         # dgh: d loss / d (h W_hh^T + b_hh) per step; dgi: d loss / d (x W_ih^T + b_ih), whose r, z part is dgh's
@@ -174,13 +183,19 @@ class _GRULayer(torch.autograd.Function):
             torch.mul(da_n, r_t[t], out=dgh_n[t])
             # h_{t-1} gets dh * z straight through h_t = lerp(n, h_{t-1}, z), the product's share, and its output's
             dh_z = dh * z if t == 0 or grad_out_t[t - 1] is None else torch.addcmul(grad_out_t[t - 1], dh, z)
-            dh = dh_z.add_(_linear(dgh_in_t[t].copy_(dgh_t[t]) if low else dgh_t[t], W, None, onednn))
-        dW_hh = _t_mm(dgh_in.view(T * B, 3 * H), h_in.view(T * B, H), onednn).to(W_hh.dtype)
+            if low:
+                dh = dh_z.add_(_linear(dgh_in_t[t].copy_(dgh_t[t]), W, None, onednn))  # back to float32
+            elif onednn:
+                dh = _onednn_linear(dgh_t[t], W).add_(dh_z)
+            else:
+                dh = torch.addmm(dh_z, dgh_t[t], W_hh)
+        dW_hh = _t_mm(dgh_in.view(T * B, 3 * H), h_in.view(T * B, H)).to(W_hh.dtype)
         dgi[..., : 2 * H] = dgh[..., : 2 * H]
         dgi2 = dgi.view(T * B, 3 * H)
-        dx = _linear(dgi2, W_ih.t(), None, onednn).view_as(x) if ctx.needs_input_grad[0] else None
-        dW_ih = _t_mm(dgi2, x.reshape(T * B, -1), onednn)
-        grads = dx, dh, dW_ih, dW_hh, dgi2.sum(0), dgh.view(T * B, 3 * H).sum(0)
+        x2 = x.reshape(T * B, -1)
+        dx = _linear(dgi2, W_ih.t(), None, _onednn(f, dgi2.numel() * x2.shape[1])) if ctx.needs_input_grad[0] else None
+        grads = dx.view_as(x) if dx is not None else None, dh, _t_mm(dgi2, x2), dW_hh
+        grads += dgi2.sum(0), dgh.view(T * B, 3 * H).sum(0)
         _BUFFERS.give(key, (dgh, dgh_in, dgi, drz))
         return *grads, None, None
 
