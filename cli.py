@@ -43,7 +43,7 @@ import datamodules
 import zoo
 from datamodules.download import DataError
 from zoo.core import pretrained
-from zoo.core.callbacks import EpochSummary, ExactResume, PredictionWriter, TrainingCurves
+from zoo.core.callbacks import EpochCheckpoint, EpochSummary, ExactResume, PredictionWriter, TrainingCurves
 from zoo.core.checkpoint import (
     CheckpointError,
     class_path,
@@ -267,6 +267,13 @@ class ZooCLI(LightningCLI):
             help="CPU threads for torch's kernels (torch.set_num_threads); default: torch's, one per core. On a busy "
             "or shared CPU, 1 is often several times faster (as OMP_NUM_THREADS=1 is)",
         )
+        parser.add_argument(
+            "--checkpoint_every",
+            type=int,
+            default=1,
+            help="Save the default checkpoint (and last.ckpt) every N epochs, and always at the end of training; "
+            "the recipes of hundreds of tiny epochs set 10",
+        )
         parser.add_optimizer_args((Optimizer,))  # --optimizer CLASS --optimizer.lr ..., as LightningCLI's
         parser.add_lr_scheduler_args(LRSchedulerTypeTuple)
         for arg in LINKED:
@@ -317,6 +324,8 @@ class ZooCLI(LightningCLI):
         user's flags; ours are applied first, in parse_arguments (tests/test_cli.py checks both still hold)."""
 
     def instantiate_classes(self) -> None:
+        if self._config().get("checkpoint_every", 1) < 1:
+            raise UsageError(f"--checkpoint_every must be a positive integer, got {self._config()['checkpoint_every']}")
         threads = self._config().get("threads")
         if threads is not None:
             if threads < 1:
@@ -414,7 +423,10 @@ class ZooCLI(LightningCLI):
             # last.ckpt links to the epoch's checkpoint (one write per epoch, not two) where the folder is local
             root = str(trainer.get("default_root_dir") or "")
             last = "link" if "://" not in root or root.startswith("file://") else True
-            callbacks.append(ModelCheckpoint(filename=name, auto_insert_metric_name=False, save_last=last))
+            every = self._config().get("checkpoint_every", 1)
+            callbacks.append(
+                EpochCheckpoint(filename=name, auto_insert_metric_name=False, save_last=last, every_n_epochs=every)
+            )
         scheduled = "lr_scheduler" in self._cli_optimizers() or getattr(self.model, "hparams", {}).get("lr_scheduler")
         monitors = [c for c in trainer.get("callbacks") or [] if isinstance(c, LearningRateMonitor)]
         if self.subcommand == "fit" and scheduled and trainer.get("logger") and not monitors:

@@ -143,6 +143,24 @@ def test_checkpointing_can_be_switched_off(tiny_mnist, tmp_path, monkeypatch):
     assert cli.trainer.checkpoint_callback is None and not list(tmp_path.glob("lightning_logs/*/checkpoints"))
 
 
+def test_checkpoint_every_n_epochs_still_saves_the_last_epoch(tmp_path, monkeypatch, capsys):
+    import torch
+
+    monkeypatch.chdir(tmp_path)
+    saves = []
+    monkeypatch.setattr(torch, "save", lambda obj, f, *args, **kwargs: saves.append(obj["epoch"]))
+    args = ["fit", "--config", config("linear_regression"), "--trainer.enable_model_summary", "false"]
+    cli = run(*args, "--trainer.max_epochs", "4", "--checkpoint_every", "2")
+    assert cli.trainer.checkpoint_callback.every_n_epochs == 2 and saves == [1, 3]  # after epochs 2 and 4 (0-based)
+    saves.clear()
+    run(*args, "--trainer.max_epochs", "5", "--checkpoint_every", "2")
+    assert saves == [1, 3, 5]  # and at the end of a run that stops between two: its state after 5 epochs
+    monkeypatch.undo()
+    with pytest.raises(SystemExit):
+        run(*args, "--checkpoint_every", "0")
+    assert "--checkpoint_every must be a positive integer, got 0" in one_error_line(capsys)
+
+
 # --- Lightning's conventions kept -------------------------------------------------------------------
 
 

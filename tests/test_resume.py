@@ -43,7 +43,7 @@ def killer(tmp_path: Path, epoch: int, batch: int, signum: str = "SIGKILL") -> l
         ["--config", config("linear_regression"), "--trainer.max_epochs", "3"],
         # The Time Machine's sequential partitioning: a fresh offset per pass, and hidden state across batches
         ["--config", config("gru_time_machine"), "--data.max_tokens", "3000", "--model.num_hiddens", "8"]
-        + ["--model.num_preds", "0", "--trainer.max_epochs", "3"],
+        + ["--model.num_preds", "0", "--trainer.max_epochs", "3", "--checkpoint_every", "1"],  # the recipe's is 10
     ],
     ids=["shuffled", "sequential-text"],
 )
