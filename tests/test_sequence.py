@@ -243,7 +243,10 @@ def test_fused_gru_equals_nn_gru_forward_and_backward_in_float64(num_layers, bat
 
 @pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")  # torch.backends.mkldnn.flags() sets it
 def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results(monkeypatch):
+    fused_gru._onednn_works.cache_clear()
+    rng = torch.get_rng_state()
     calls, available = [], fused_gru._onednn_works()  # the wheels' x86 and ARM builds have it
+    assert torch.equal(torch.get_rng_state(), rng)  # checked without drawing: a seed's stream stays the same
     monkeypatch.setattr(fused_gru, "_ONEDNN_MIN_MACS", 0)  # these small products too
     monkeypatch.setattr(fused_gru, "_onednn_linear", lambda *args: calls.append(1) or onednn_linear(*args))
     torch.manual_seed(0)
