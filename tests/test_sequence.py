@@ -248,6 +248,7 @@ def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results(monkeyp
     calls, available = [], fused_gru._onednn_works()  # the wheels' x86 and ARM builds have it
     assert torch.equal(torch.get_rng_state(), rng)  # checked without drawing: a seed's stream stays the same
     monkeypatch.setattr(fused_gru, "_ONEDNN_MIN_MACS", 0)  # these small products too
+    monkeypatch.setattr(fused_gru, "_mkl_float32_is_slow", lambda: True)  # as on an AMD CPU
     monkeypatch.setattr(fused_gru, "_onednn_linear", lambda *args: calls.append(1) or onednn_linear(*args))
     torch.manual_seed(0)
     reference, fused = nn.GRU(6, 16, 2), FusedGRU(6, 16, 2)  # two layers: the second's input gradient too
@@ -264,6 +265,15 @@ def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results(monkeyp
     for got in (onednn, aten):
         for a, b in zip(got, want):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_fused_gru_keeps_float32_products_in_mkl_unless_the_cpu_is_amd(monkeypatch):
+    monkeypatch.setattr(fused_gru, "_onednn_works", lambda: True)
+    for amd in (False, True):
+        monkeypatch.setattr(fused_gru, "_mkl_float32_is_slow", lambda amd=amd: amd)
+        assert fused_gru._onednn(torch.float32, 2**22) is amd
+        assert fused_gru._onednn(torch.bfloat16, 2**22)  # bfloat16 products go to oneDNN on either
+        assert not fused_gru._onednn(torch.float32, 2**10)  # small ones stay in MKL on either
 
 
 def test_fused_gru_passes_gradcheck_and_reuses_its_buffers_safely():

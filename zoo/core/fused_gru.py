@@ -6,9 +6,10 @@ graph and, in the backward pass, takes one small product per timestep for the hi
 :class:`FusedGRU` keeps ``nn.GRU``'s parameters, state layout and results and runs each layer as one
 autograd function instead: the forward writes the gates into buffers for the whole sequence, and the
 hand-written backward walks the timesteps back with only the products that depend on the previous one,
-then takes the weights' gradients as one product over all timesteps. Its larger float32 products go to
-oneDNN's linear where this PyTorch build has it: PyTorch sends them to MKL, whose GEMM measured 1.3-2x slower on
-an AMD EPYC (below ~2M multiply-adds MKL's lower fixed cost wins). Under bf16 autocast
+then takes the weights' gradients as one product over all timesteps. On an AMD CPU its larger float32 products
+go to oneDNN's linear where this PyTorch build has it: PyTorch sends them to MKL, whose GEMM measured 1.3-2x
+slower than oneDNN's on an AMD EPYC (below ~2M multiply-adds MKL's lower fixed cost wins); on an Intel Xeon MKL's
+was the faster one (the layer 20-25% faster), so there they stay in MKL. Under bf16 autocast
 (``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
 in float32 (``nn.GRU`` ignores CPU autocast). Anywhere else (a GPU, where cuDNN runs the whole sequence,
 bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropout between layers is drawn as
@@ -24,7 +25,9 @@ tanh(a) is taken as 2 sigmoid(2a) - 1 on larger states, the same function in abo
 from __future__ import annotations
 
 import functools
+import platform
 import threading
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -53,10 +56,26 @@ def _onednn_works() -> bool:
         return False
 
 
+@functools.cache
+def _mkl_float32_is_slow() -> bool:
+    """Whether this is an AMD CPU, where MKL's float32 GEMM measured slower than oneDNN's (not on an Intel Xeon)."""
+    try:
+        cpu = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpu = platform.processor()  # Windows: "... AuthenticAMD"
+    return "AuthenticAMD" in cpu
+
+
 def _onednn(dtype: torch.dtype, macs: int) -> bool:
     """Whether a product of `macs` multiply-adds goes to oneDNN's linear (none under
-    ``torch.backends.mkldnn.flags(enabled=False)``)."""
-    return dtype in _ONEDNN_DTYPES and macs >= _ONEDNN_MIN_MACS and torch.backends.mkldnn.enabled and _onednn_works()
+    ``torch.backends.mkldnn.flags(enabled=False)``; float32 ones only where MKL's are slow)."""
+    return (
+        dtype in _ONEDNN_DTYPES
+        and macs >= _ONEDNN_MIN_MACS
+        and (dtype != torch.float32 or _mkl_float32_is_slow())
+        and torch.backends.mkldnn.enabled
+        and _onednn_works()
+    )
 
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
