@@ -9,7 +9,7 @@ hand-written backward walks the timesteps back with only the products that depen
 then takes the weights' gradients as one product over all timesteps. On an AMD CPU its larger float32 products
 go to oneDNN's linear where this PyTorch build has it: PyTorch sends them to MKL, whose GEMM measured 1.3-2x
 slower than oneDNN's on an AMD EPYC (below ~2M multiply-adds MKL's lower fixed cost wins); on an Intel Xeon MKL's
-was the faster one (the layer 20-25% faster), so there they stay in MKL. Under bf16 autocast
+was the faster one (the layer 18-24% faster), so there they stay in MKL. Under bf16 autocast
 (``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
 in float32 (``nn.GRU`` ignores CPU autocast). Anywhere else (a GPU, where cuDNN runs the whole sequence,
 bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropout between layers is drawn as
@@ -19,7 +19,8 @@ bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropou
 nn.GRU's equations (gates in the order r, z, n of its weights):
     r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)       z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
     n = tanh(x W_in + b_in + r * (h W_hn + b_hn))    h' = (1 - z) * n + z * h = lerp(n, h, z)
-tanh(a) is taken as 2 sigmoid(2a) - 1 on larger states, the same function in about a third of the time.
+tanh(a) is taken as 2 sigmoid(2a) - 1 on larger states, the same function in about a third of the time on the
+AMD EPYC (not re-measured on the Intel Xeon).
 """
 
 from __future__ import annotations
