@@ -4,9 +4,11 @@ encoder-decoders.
 On the CPU ``nn.GRU`` runs every timestep as separate ATen operations, records each in the autograd
 graph and, in the backward pass, takes one small product per timestep for the hidden weights' gradient.
 :class:`FusedGRU` keeps ``nn.GRU``'s parameters, state layout and results and runs each layer as one
-autograd function instead: the forward writes the gates into buffers for the whole sequence, and the
-hand-written backward walks the timesteps back with only the products that depend on the previous one,
-then takes the weights' gradients as one product over all timesteps. On an AMD CPU its larger float32 products
+autograd function instead: one product fills a gate buffer with every timestep's input part and biases, each
+step's hidden product accumulates into it in place and its gates are taken in place (one product and four
+elementwise operations a step), and the hand-written backward walks the timesteps back with only the products
+that depend on the previous one, then takes the weights' and biases' gradients as products over all
+timesteps. On an AMD CPU its larger float32 products
 go to oneDNN's linear where this PyTorch build has it: PyTorch sends them to MKL, whose GEMM measured 1.3-2x
 slower than oneDNN's on an AMD EPYC (below ~2M multiply-adds MKL's lower fixed cost wins); on an Intel Xeon MKL's
 was the faster one (the layer 18-24% faster), so there they stay in MKL. Under bf16 autocast
@@ -19,8 +21,8 @@ bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropou
 nn.GRU's equations (gates in the order r, z, n of its weights):
     r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)       z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
     n = tanh(x W_in + b_in + r * (h W_hn + b_hn))    h' = (1 - z) * n + z * h = lerp(n, h, z)
-tanh(a) is taken as 2 sigmoid(2a) - 1 on larger states, the same function in about a third of the time on the
-AMD EPYC (not re-measured on the Intel Xeon).
+On an AMD CPU tanh(a) is taken as 2 sigmoid(2a) - 1 on larger states, the same function in about a third of the
+time on the AMD EPYC (on the Intel Xeon tanh was the faster).
 """
 
 from __future__ import annotations
@@ -58,13 +60,23 @@ def _onednn_works() -> bool:
 
 
 @functools.cache
-def _mkl_float32_is_slow() -> bool:
-    """Whether this is an AMD CPU, where MKL's float32 GEMM measured slower than oneDNN's (not on an Intel Xeon)."""
+def _amd_cpu() -> bool:
     try:
         cpu = Path("/proc/cpuinfo").read_text()
     except OSError:
         cpu = platform.processor()  # Windows: "... AuthenticAMD"
     return "AuthenticAMD" in cpu
+
+
+def _mkl_float32_is_slow() -> bool:
+    """Whether MKL's float32 GEMM is the slower one: measured on an AMD EPYC, not on an Intel Xeon."""
+    return _amd_cpu()
+
+
+def _tanh_is_slow() -> bool:
+    """Whether tanh is slower than 2 sigmoid(2a) - 1: about three times on an AMD EPYC; on an Intel Xeon tanh
+    was the faster (32 x 256: 4.8 against 13.3 µs)."""
+    return _amd_cpu()
 
 
 def _onednn(dtype: torch.dtype, macs: int) -> bool:
@@ -134,37 +146,53 @@ class _Lease:
 
 
 class _GRULayer(torch.autograd.Function):
-    """One unidirectional GRU layer over a whole (steps, batch, inputs) sequence."""
+    """One unidirectional GRU layer over a whole (steps, batch, inputs) sequence.
+
+    Its gate buffer P (steps, batch, 4H) holds, per step, [r | z | h W_hn^T + b_hn | n]: one product of the
+    inputs (with a column of ones, for the biases) by ``input_weights`` fills it with every step's input part
+    and biases, the step's hidden product accumulates into its first 3H columns in place, and the gates are
+    taken in place, so a step costs one product and four elementwise operations. The backward's buffer D has
+    the same layout for the gradients of the pre-activations [a_r | a_z | h W_hn^T + b_hn | x W_in^T + b_in].
+    """
 
     @staticmethod
     def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mm_dtype, record):
-        T, B, _ = x.shape
+        T, B, K = x.shape
         H, f = W_hh.shape[1], x.dtype
         low = mm_dtype != f  # bfloat16 products: they take h_{t-1} as a bfloat16 copy
-        key = ("forward", T, B, x.shape[2], H, f, mm_dtype)
-        rz, n, h_in = _BUFFERS.take(key, ((T, B, 2 * H), f), ((T, B, H), f), ((T, B, H) if low else (0,), mm_dtype))
-        x2 = x.reshape(T * B, -1)
-        gi = _linear(x2, W_ih, b_ih, _onednn(f, x2.numel() * 3 * H)).view(T, B, 3 * H)  # one product for all steps
-        doubled = B * H >= 4096  # tanh(a) as 2 sigmoid(2a) - 1: faster from ~4k elements a step on
+        key = ("forward", T, B, K, H, f, mm_dtype)
+        P, x1, h_in = _BUFFERS.take(
+            key, ((T, B, 4 * H), f), ((T * B, K + 1), f), ((T, B, H) if low else (0,), mm_dtype)
+        )
+        x1[:, :K], x1[:, K] = x.reshape(T * B, K), 1
+        Wx = input_weights(W_ih, b_ih, b_hh)
+        doubled = _tanh_is_slow() and B * H >= 4096  # tanh(a) as 2 sigmoid(2a) - 1
         if doubled:
-            gi[..., 2 * H :] *= 2
-        out, gh = x.new_empty(T, B, H), []  # gh: h_{t-1} W_hh^T + b_hh per step
-        W, b = W_hh.to(mm_dtype), b_hh.to(mm_dtype)
-        gi_rz, gi_n, h_in_t = _by_step(gi[..., : 2 * H], gi[..., 2 * H :], h_in)
-        rz_t, r_t, z_t, n_t, out_t = _by_step(rz, rz[..., :H], rz[..., H:], n, out)
-        h, onednn = h0, _onednn(mm_dtype, B * H * 3 * H)
+            Wx = Wx.clone()
+            Wx[:, 3 * H :] *= 2
+        torch.mm(x1, Wx, out=P.view(T * B, 4 * H))  # every step's input part and biases in one product
+        onednn = _onednn(mm_dtype, B * H * 3 * H)
+        in_place = not (low or onednn)  # the product accumulates into P itself (ATen's BLAS)
+        W = W_hh.t().contiguous() if in_place else W_hh.to(mm_dtype)  # h W_hh^T: (H, 3H) is BLAS's faster layout
+        gates, rz, r, z, gh_n, n = _by_step(P[..., : 3 * H], *_gate_views(P, H))
+        out = x.new_empty(T, B, H)
+        out_t, h_in_t = _by_step(out, h_in)
+        h = h0
         for t in range(T):
-            gh.append(_linear(h_in_t[t].copy_(h) if low else h, W, b, onednn))
-            torch.add(gi_rz[t], gh[t][:, : 2 * H], out=rz_t[t]).sigmoid_()
-            if doubled:
-                torch.addcmul(gi_n[t], r_t[t], gh[t][:, 2 * H :], value=2, out=n_t[t]).sigmoid_().mul_(2).sub_(1)
+            if in_place:
+                gates[t].addmm_(h, W)
             else:
-                torch.addcmul(gi_n[t], r_t[t], gh[t][:, 2 * H :], out=n_t[t]).tanh_()
-            h = torch.lerp(n_t[t], h, z_t[t], out=out_t[t])
-        saved = (rz, n, h_in)
+                gates[t].add_(_linear(h_in_t[t].copy_(h) if low else h, W, None, onednn))
+            rz[t].sigmoid_()
+            if doubled:
+                n[t].addcmul_(r[t], gh_n[t], value=2).sigmoid_().mul_(2).sub_(1)
+            else:
+                n[t].addcmul_(r[t], gh_n[t]).tanh_()
+            h = torch.lerp(n[t], h, z[t], out=out_t[t])
+        saved = (P, x1, h_in)
         if record:  # autograd records this call: the backward reads the buffers
-            ctx.save_for_backward(x, h0, W_ih, W_hh, out, *saved)
-            ctx.mm_dtype, ctx.gh, ctx.lease = mm_dtype, gh, _Lease(key, saved)
+            ctx.save_for_backward(x1, h0, W_ih, W_hh, b_ih, b_hh, out, P, h_in)
+            ctx.mm_dtype, ctx.lease = mm_dtype, _Lease(key, saved)
         else:
             _BUFFERS.give(key, saved)
         return out, h
@@ -172,52 +200,65 @@ class _GRULayer(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out, grad_h):
-        x, h0, W_ih, W_hh, out, rz, n, h_in = ctx.saved_tensors
+        x1, h0, W_ih, W_hh, b_ih, b_hh, out, P, h_in = ctx.saved_tensors
         T, B, H = out.shape
-        f, mm_dtype = out.dtype, ctx.mm_dtype
+        K, f, mm_dtype = x1.shape[1] - 1, out.dtype, ctx.mm_dtype
         low, onednn = mm_dtype != f, _onednn(mm_dtype, B * H * 3 * H)
-        W = W_hh.to(mm_dtype).t()  # h W_hh^T's input gradient is g W_hh = linear(g, W_hh^T)
-        key = ("backward", T, B, x.shape[2], H, f, mm_dtype)
-        # dgh: d loss / d (h W_hh^T + b_hh) per step; dgi: d loss / d (x W_ih^T + b_ih), whose r, z part is dgh's
-        gates = (T, B, 3 * H)
-        dgh, dgh_in, dgi, drz = _BUFFERS.take(
-            key, (gates, f), (gates if low else (0,), mm_dtype), (gates, f), ((B, 2 * H), f)
+        in_place = not (low or onednn)
+        key = ("backward", T, B, K, H, f, mm_dtype)
+        D, D_low, drz = _BUFFERS.take(
+            key, ((T, B, 4 * H), f), ((T, B, 3 * H) if low else (0,), mm_dtype), ((B, 2 * H), f)
         )
-        if not low:  # float32 products read dgh itself, and h_{t-1} from the outputs
-            dgh_in, h_in = dgh, torch.cat((h0.unsqueeze(0), out[:-1]))
         dr, dz = drz[:, :H], drz[:, H:]
-        rz_t, r_t, z_t, n_t, out_t = _by_step(rz, rz[..., :H], rz[..., H:], n, out)
-        dgh_t, dgh_rz, dgh_n, dgh_in_t, dgi_n_t = _by_step(
-            dgh, dgh[..., : 2 * H], dgh[..., 2 * H :], dgh_in, dgi[..., 2 * H :]
-        )
+        W = W_hh if in_place else W_hh.to(mm_dtype).t()  # the input gradient of h W_hh^T is g W_hh
+        rz, r, z, gh_n, n, out_t = _by_step(*_gate_views(P, H), out)
+        da_rz, _, _, dgh_n, da_n = _gate_views(D, H)
+        dgates, da_rz, dgh_n, da_n, D_low_t = _by_step(D[..., : 3 * H], da_rz, dgh_n, da_n, D_low)
         grad_out_t = grad_out.unbind(0) if grad_out is not None else [None] * T
         dh = grad_h if grad_h is not None else torch.zeros_like(h0)
         if grad_out is not None:
             dh = dh + grad_out_t[T - 1]
         for t in range(T - 1, -1, -1):
-            z = z_t[t]
-            da_n = _aten.tanh_backward.grad_input(torch.addcmul(dh, dh, z, value=-1), n_t[t], grad_input=dgi_n_t[t])
-            torch.mul(da_n, ctx.gh[t][:, 2 * H :], out=dr)
-            torch.mul(dh, (out_t[t - 1] if t else h0) - n_t[t], out=dz)
-            _aten.sigmoid_backward.grad_input(drz, rz_t[t], grad_input=dgh_rz[t])
-            torch.mul(da_n, r_t[t], out=dgh_n[t])
+            _aten.tanh_backward.grad_input(torch.addcmul(dh, dh, z[t], value=-1), n[t], grad_input=da_n[t])
+            torch.mul(da_n[t], gh_n[t], out=dr)
+            torch.mul(dh, (out_t[t - 1] if t else h0) - n[t], out=dz)
+            _aten.sigmoid_backward.grad_input(drz, rz[t], grad_input=da_rz[t])
+            torch.mul(da_n[t], r[t], out=dgh_n[t])
             # h_{t-1} gets dh * z straight through h_t = lerp(n, h_{t-1}, z), the product's share, and its output's
-            dh_z = dh * z if t == 0 or grad_out_t[t - 1] is None else torch.addcmul(grad_out_t[t - 1], dh, z)
-            if low:
-                dh = dh_z.add_(_linear(dgh_in_t[t].copy_(dgh_t[t]), W, None, onednn))  # back to float32
-            elif onednn:
-                dh = _onednn_linear(dgh_t[t], W).add_(dh_z)
+            dh_z = dh * z[t] if t == 0 or grad_out_t[t - 1] is None else torch.addcmul(grad_out_t[t - 1], dh, z[t])
+            if in_place:
+                dh = dh_z.addmm_(dgates[t], W)
             else:
-                dh = torch.addmm(dh_z, dgh_t[t], W_hh)
-        dW_hh = _t_mm(dgh_in.view(T * B, 3 * H), h_in.view(T * B, H)).to(W_hh.dtype)
-        dgi[..., : 2 * H] = dgh[..., : 2 * H]
-        dgi2 = dgi.view(T * B, 3 * H)
-        x2 = x.reshape(T * B, -1)
-        dx = _linear(dgi2, W_ih.t(), None, _onednn(f, dgi2.numel() * x2.shape[1])) if ctx.needs_input_grad[0] else None
-        grads = dx.view_as(x) if dx is not None else None, dh, _t_mm(dgi2, x2), dW_hh
-        grads += dgi2.sum(0), dgh.view(T * B, 3 * H).sum(0)
-        _BUFFERS.give(key, (dgh, dgh_in, dgi, drz))
-        return *grads, None, None
+                dh = dh_z.add_(_linear(D_low_t[t].copy_(dgates[t]) if low else dgates[t], W, None, onednn))
+        D2, dgates2 = D.view(T * B, 4 * H), D[..., : 3 * H].reshape(T * B, 3 * H)  # a view: rows of stride 4H
+        if low:
+            dW_hh = _t_mm(D_low.view(T * B, 3 * H), h_in.view(T * B, H)).to(W_hh.dtype)
+        else:  # h_{t-1} is h0, then the outputs
+            dW_hh = _t_mm(dgates2[B:], out[:-1].reshape(-1, H)).addmm_(dgates2[:B].t(), h0)
+        dWx = _t_mm(x1, D2)  # (inputs + 1, 4H): the input weights' gradient and, from the ones, every bias's
+        dx = None
+        if ctx.needs_input_grad[0]:
+            Wx = input_weights(W_ih, b_ih, b_hh)[:K]
+            dx = _linear(D2, Wx, None, _onednn(f, D2.numel() * K)).view(T, B, K)
+        dW_ih = torch.cat((dWx[:K, : 2 * H], dWx[:K, 3 * H :]), 1).t()
+        db_ih, db_hh = torch.cat((dWx[K, : 2 * H], dWx[K, 3 * H :])), dWx[K, : 3 * H]
+        _BUFFERS.give(key, (D, D_low, drz))
+        return dx, dh, dW_ih, dW_hh, db_ih, db_hh, None, None
+
+
+def input_weights(W_ih: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+    """(inputs + 1, 4H): by [x, 1] it gives a step's [x W_irz^T + b_irz + b_hrz | b_hn | x W_in^T + b_in]."""
+    H = W_ih.shape[0] // 3
+    Wx = W_ih.new_zeros(W_ih.shape[1] + 1, 4 * H)
+    Wx[:-1, : 2 * H], Wx[:-1, 3 * H :] = W_ih[: 2 * H].t(), W_ih[2 * H :].t()
+    torch.add(b_ih[: 2 * H], b_hh[: 2 * H], out=Wx[-1, : 2 * H])
+    Wx[-1, 2 * H : 3 * H], Wx[-1, 3 * H :] = b_hh[2 * H :], b_ih[2 * H :]
+    return Wx
+
+
+def _gate_views(P: torch.Tensor, H: int) -> tuple[torch.Tensor, ...]:
+    """P's [r | z | h W_hn^T + b_hn | n] columns: (r and z, r, z, the hidden part of n, n)."""
+    return P[..., : 2 * H], P[..., :H], P[..., H : 2 * H], P[..., 2 * H : 3 * H], P[..., 3 * H :]
 
 
 class FusedGRU(nn.GRU):
