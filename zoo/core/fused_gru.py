@@ -149,7 +149,7 @@ class _GRULayer(torch.autograd.Function):
     """One unidirectional GRU layer over a whole (steps, batch, inputs) sequence.
 
     Its gate buffer P (steps, batch, 4H) holds, per step, [r | z | h W_hn^T + b_hn | n]: one product of the
-    inputs (with a column of ones, for the biases) by ``input_weights`` fills it with every step's input part
+    inputs (with a column of ones, for the biases) by ``_input_weights`` fills it with every step's input part
     and biases, the step's hidden product accumulates into its first 3H columns in place, and the gates are
     taken in place, so a step costs one product and four elementwise operations. The backward's buffer D has
     the same layout for the gradients of the pre-activations [a_r | a_z | h W_hn^T + b_hn | x W_in^T + b_in].
@@ -165,10 +165,9 @@ class _GRULayer(torch.autograd.Function):
             key, ((T, B, 4 * H), f), ((T * B, K + 1), f), ((T, B, H) if low else (0,), mm_dtype)
         )
         x1[:, :K], x1[:, K] = x.reshape(T * B, K), 1
-        Wx = input_weights(W_ih, b_ih, b_hh)
+        Wx = _input_weights(W_ih, b_ih, b_hh)
         doubled = _tanh_is_slow() and B * H >= 4096  # tanh(a) as 2 sigmoid(2a) - 1
         if doubled:
-            Wx = Wx.clone()
             Wx[:, 3 * H :] *= 2
         torch.mm(x1, Wx, out=P.view(T * B, 4 * H))  # every step's input part and biases in one product
         onednn = _onednn(mm_dtype, B * H * 3 * H)
@@ -238,7 +237,7 @@ class _GRULayer(torch.autograd.Function):
         dWx = _t_mm(x1, D2)  # (inputs + 1, 4H): the input weights' gradient and, from the ones, every bias's
         dx = None
         if ctx.needs_input_grad[0]:
-            Wx = input_weights(W_ih, b_ih, b_hh)[:K]
+            Wx = _input_weights(W_ih, b_ih, b_hh)[:K]
             dx = _linear(D2, Wx, None, _onednn(f, D2.numel() * K)).view(T, B, K)
         dW_ih = torch.cat((dWx[:K, : 2 * H], dWx[:K, 3 * H :]), 1).t()
         db_ih, db_hh = torch.cat((dWx[K, : 2 * H], dWx[K, 3 * H :])), dWx[K, : 3 * H]
@@ -246,7 +245,7 @@ class _GRULayer(torch.autograd.Function):
         return dx, dh, dW_ih, dW_hh, db_ih, db_hh, None, None
 
 
-def input_weights(W_ih: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
+def _input_weights(W_ih: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
     """(inputs + 1, 4H): by [x, 1] it gives a step's [x W_irz^T + b_irz + b_hrz | b_hn | x W_in^T + b_in]."""
     H = W_ih.shape[0] // 3
     Wx = W_ih.new_zeros(W_ih.shape[1] + 1, 4 * H)
