@@ -203,6 +203,15 @@ def test_channels_last_trains_and_its_checkpoint_loads_into_a_plain_model(tiny_m
     torch.testing.assert_close(plain(x), model(x))
 
 
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_that_emulates_it_warns_before_training(native, tiny_mnist, tmp_path, monkeypatch, recwarn):
+    monkeypatch.setattr(zoo.core.base, "cpu_has_bf16", lambda: native)
+    trainer = quiet_trainer(tmp_path, max_steps=1, limit_val_batches=0, precision="bf16-mixed", accelerator="cpu")
+    trainer.fit(LeNet(), datamodule=FashionMNIST(batch_size=32))
+    emulated = [w for w in recwarn if "bfloat16 products are emulated" in str(w.message)]
+    assert len(emulated) == (0 if native else 1)
+
+
 def test_the_cli_resumes_and_tests_a_run_with_the_speed_switches_on(tiny_mnist, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     switches = ["--model.channels_last", "true", "--data.on_device", "true"]

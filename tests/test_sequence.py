@@ -250,7 +250,7 @@ def test_fused_gru_equals_nn_gru_forward_and_backward_in_float64(
 def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results(monkeypatch):
     fused_gru._onednn_works.cache_clear()
     rng = torch.get_rng_state()
-    calls, available = [], fused_gru._onednn_works()  # the wheels' x86 and ARM builds have it
+    calls, available = [], fused_gru._onednn_works(torch.float32)  # the wheels' x86 and ARM builds have it
     assert torch.equal(torch.get_rng_state(), rng)  # checked without drawing: a seed's stream stays the same
     monkeypatch.setattr(fused_gru, "_ONEDNN_MIN_MACS", 0)  # these small products too
     monkeypatch.setattr(fused_gru, "_mkl_float32_is_slow", lambda: True)  # as on an AMD CPU
@@ -273,7 +273,7 @@ def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results(monkeyp
 
 
 def test_fused_gru_keeps_float32_products_in_mkl_unless_the_cpu_is_amd(monkeypatch):
-    monkeypatch.setattr(fused_gru, "_onednn_works", lambda: True)
+    monkeypatch.setattr(fused_gru, "_onednn_works", lambda dtype: True)
     for amd in (False, True):
         monkeypatch.setattr(fused_gru, "_mkl_float32_is_slow", lambda amd=amd: amd)
         assert fused_gru._onednn(torch.float32, 2**22) is amd
@@ -300,7 +300,27 @@ def test_fused_gru_passes_gradcheck_and_reuses_its_buffers_safely():
     torch.testing.assert_close(twice, once)
 
 
-def test_fused_gru_runs_its_products_in_bfloat16_under_cpu_autocast():
+def test_fused_gru_sends_float32_products_to_onednn_only_on_amd_cpus_with_avx512(monkeypatch):
+    for amd, capability, slow in [(True, "AVX512", True), (True, "AVX2", False), (False, "AVX512", False)]:
+        monkeypatch.setattr(fused_gru, "_amd_cpu", lambda amd=amd: amd)
+        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda capability=capability: capability)
+        assert fused_gru._mkl_float32_is_slow() is slow
+
+
+def test_fused_gru_keeps_float32_products_under_autocast_on_a_cpu_that_emulates_bfloat16(monkeypatch):
+    monkeypatch.setattr(fused_gru, "cpu_has_bf16", lambda: False)  # AVX2 only: bfloat16 products many times slower
+    torch.manual_seed(0)
+    gru = FusedGRU(16, 32, 2)
+    X, h0 = torch.randn(10, 4, 16, requires_grad=True), torch.randn(2, 4, 32, requires_grad=True)
+    want = run_and_differentiate(gru, X, h0)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = run_and_differentiate(gru, X, h0)
+    for a, b in zip(got, want):  # float32 products, as nn.GRU keeps under CPU autocast
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_fused_gru_runs_its_products_in_bfloat16_under_cpu_autocast(monkeypatch):
+    monkeypatch.setattr(fused_gru, "cpu_has_bf16", lambda: True)  # as with AVX-512 (emulated here, if need be)
     torch.manual_seed(0)
     reference, fused = nn.GRU(16, 32, 2), FusedGRU(16, 32, 2)
     fused.load_state_dict(reference.state_dict())
