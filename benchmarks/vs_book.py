@@ -237,7 +237,8 @@ def device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
     model = next((line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")), "")
-    return f"{model or platform.processor() or 'CPU'} ({os.cpu_count()} cores)"
+    isa = torch.backends.cpu.get_cpu_capability()  # AVX2 or AVX512: one model name covers CPUs that differ in it
+    return f"{model or platform.processor() or 'CPU'} ({os.cpu_count()} cores, {isa})"
 
 
 def _cpuinfo() -> list[str]:
