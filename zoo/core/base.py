@@ -242,7 +242,7 @@ def warn_of_emulated_bf16(trainer: L.Trainer) -> None:
     if precision.startswith("bf16") and trainer.strategy.root_device.type == "cpu" and not cpu_has_bf16():
         rank_zero_warn(
             f"precision {precision} on a CPU without AVX-512: its bfloat16 products are emulated, many times slower "
-            "than float32 (one of a 256-unit GRU's 7x slower on an AVX2 AMD EPYC): train with precision 32"
+            "than float32 (a 256-unit GRU's hidden product 7x slower on an AVX2 AMD EPYC): train with precision 32"
         )
 
 

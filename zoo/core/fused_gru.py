@@ -54,10 +54,8 @@ def _onednn_works(dtype: torch.dtype) -> bool:
             return False
         x, w = torch.arange(30.0).view(5, 6).sin(), torch.arange(42.0).view(7, 6).cos()  # no random draws
         want = x @ w.t()
-        got = [
-            _onednn_linear(x.to(dtype), w.to(dtype)).float(),
-            _onednn_linear(x.to(dtype), w.to(dtype).t().contiguous().t()),
-        ]
+        x, w = x.to(dtype), w.to(dtype)
+        got = [_onednn_linear(x, w), _onednn_linear(x, w.t().contiguous().t())]
         return all(torch.allclose(g.float(), want, rtol=0.05, atol=0.05) for g in got)
     except (AttributeError, NotImplementedError, RuntimeError):
         return False
