@@ -8,10 +8,11 @@ autograd function instead: one product fills a gate buffer with every timestep's
 step's hidden product accumulates into it in place and its gates are taken in place (one product and four
 elementwise operations a step), and the hand-written backward walks the timesteps back with only the products
 that depend on the previous one, then takes the weights' and biases' gradients as products over all
-timesteps. On an AMD CPU its larger float32 products
-go to oneDNN's linear where this PyTorch build has it: PyTorch sends them to MKL, whose GEMM measured 1.3-2x
-slower than oneDNN's on an AMD EPYC (below ~2M multiply-adds MKL's lower fixed cost wins); on an Intel Xeon MKL's
-was the faster one (the layer 18-24% faster), so there they stay in MKL. Under bf16 autocast
+timesteps. On an AMD CPU with AVX-512 its larger float32
+products go to oneDNN's linear where this PyTorch build has it: PyTorch sends them to MKL, whose GEMM measured
+1.3-2x slower than oneDNN's on such an AMD EPYC (below ~2M multiply-adds MKL's lower fixed cost wins); on an Intel
+Xeon and on an AVX2-only AMD EPYC MKL's was the faster one (the Xeon's layer 18-24% faster), so there they stay
+in MKL. Under bf16 autocast
 (``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
 in float32, on CPUs that compute bfloat16 at speed (AVX-512; an AVX2-only CPU keeps float32 products, as
 ``nn.GRU``, which ignores CPU autocast, does everywhere). Anywhere else (a GPU, where cuDNN runs the whole sequence,
@@ -22,8 +23,9 @@ bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropou
 nn.GRU's equations (gates in the order r, z, n of its weights):
     r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)       z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
     n = tanh(x W_in + b_in + r * (h W_hn + b_hn))    h' = (1 - z) * n + z * h = lerp(n, h, z)
-On an AMD CPU tanh(a) is taken as 2 sigmoid(2a) - 1 on larger states, the same function in about a third of the
-time on the AMD EPYC (on the Intel Xeon tanh was the faster).
+On an AMD CPU tanh(a) is taken as -1 + 2 sigmoid(2a) on larger states, the same function in about a third of the
+time on the AMD EPYC with AVX-512 and, with the product before it, in two thirds (35 steps: 1.3 against 1.9 ms) on
+the one with AVX2 (on the Intel Xeon tanh was the faster).
 """
 
 from __future__ import annotations
