@@ -24,7 +24,7 @@ nn.GRU's equations (gates in the order r, z, n of its weights):
     r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)       z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
     n = tanh(x W_in + b_in + r * (h W_hn + b_hn))    h' = (1 - z) * n + z * h = lerp(n, h, z)
 On an AMD CPU tanh(a) is taken as -1 + 2 sigmoid(2a) on larger states, the same function in about a third of the
-time on the AMD EPYC with AVX-512 and, with the product before it, in two thirds (35 steps: 1.3 against 1.9 ms) on
+time on the AMD EPYC with AVX-512 and, with the addcmul before it, in two thirds (35 steps: 1.3 against 1.9 ms) on
 the one with AVX2 (on the Intel Xeon tanh was the faster).
 """
 
