@@ -253,7 +253,7 @@ def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results(monkeyp
     calls, available = [], fused_gru._onednn_works(torch.float32)  # the wheels' x86 and ARM builds have it
     assert torch.equal(torch.get_rng_state(), rng)  # checked without drawing: a seed's stream stays the same
     monkeypatch.setattr(fused_gru, "_ONEDNN_MIN_MACS", 0)  # these small products too
-    monkeypatch.setattr(fused_gru, "_mkl_float32_is_slow", lambda: True)  # as on an AMD CPU
+    monkeypatch.setattr(fused_gru, "_onednn_float32_is_faster", lambda transposed, threads: True)  # measured so
     monkeypatch.setattr(fused_gru, "_onednn_linear", lambda *args: calls.append(1) or onednn_linear(*args))
     torch.manual_seed(0)
     reference, fused = nn.GRU(6, 16, 2), FusedGRU(6, 16, 2)  # two layers: the second's input gradient too
@@ -272,13 +272,14 @@ def test_fused_gru_in_float32_takes_onednn_products_with_nn_grus_results(monkeyp
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_fused_gru_keeps_float32_products_in_mkl_unless_the_cpu_is_amd(monkeypatch):
+def test_fused_gru_keeps_float32_products_in_mkl_unless_onednn_measured_faster(monkeypatch):
     monkeypatch.setattr(fused_gru, "_onednn_works", lambda dtype: True)
-    for amd in (False, True):
-        monkeypatch.setattr(fused_gru, "_mkl_float32_is_slow", lambda amd=amd: amd)
-        assert fused_gru._onednn(torch.float32, 2**22) is amd
-        assert fused_gru._onednn(torch.bfloat16, 2**22)  # bfloat16 products go to oneDNN on either
-        assert not fused_gru._onednn(torch.float32, 2**10)  # small ones stay in MKL on either
+    for faster in (False, True):
+        monkeypatch.setattr(fused_gru, "_onednn_float32_is_faster", lambda transposed, threads, f=faster: f)
+        assert fused_gru._onednn(torch.float32, 2**22) is faster
+        assert fused_gru._onednn(torch.float32, 2**22, transposed=True) is faster
+        assert fused_gru._onednn(torch.bfloat16, 2**22)  # bfloat16 products go to oneDNN either way
+        assert not fused_gru._onednn(torch.float32, 2**10)  # small ones stay in MKL either way
 
 
 def test_fused_gru_passes_gradcheck_and_reuses_its_buffers_safely():
@@ -300,11 +301,35 @@ def test_fused_gru_passes_gradcheck_and_reuses_its_buffers_safely():
     torch.testing.assert_close(twice, once)
 
 
-def test_fused_gru_sends_float32_products_to_onednn_only_on_amd_cpus_with_avx512(monkeypatch):
-    for amd, capability, slow in [(True, "AVX512", True), (True, "AVX2", False), (False, "AVX512", False)]:
-        monkeypatch.setattr(fused_gru, "_amd_cpu", lambda amd=amd: amd)
-        monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda capability=capability: capability)
-        assert fused_gru._mkl_float32_is_slow() is slow
+@pytest.mark.parametrize(
+    "step, weight_gradient, want",
+    [
+        ((1.0, 0.5), (1.0, 0.5), (True, True)),  # oneDNN twice as fast (an AMD EPYC with AVX-512)
+        ((1.0, 0.9), None, (False, False)),  # not clearly faster: MKL, and the weight gradient is not timed
+        ((1.0, 0.5), (0.0037, 3.6), (True, False)),  # oneDNN's transposed operands at 1000x MKL's time
+    ],
+)
+def test_fused_gru_sends_float32_products_to_onednn_only_where_measured_faster(
+    step, weight_gradient, want, monkeypatch
+):
+    timings = [step] + ([weight_gradient] if weight_gradient else [])
+    monkeypatch.setattr(fused_gru, "_fastest", lambda *runs, **kwargs: list(timings.pop(0)))
+    fused_gru._onednn_float32_is_faster.cache_clear()
+    try:
+        assert (fused_gru._onednn_float32_is_faster(False, 2), fused_gru._onednn_float32_is_faster(True, 2)) == want
+        assert not timings  # each timed once, the weight gradient's only where the step's went to oneDNN
+        assert fused_gru._onednn_float32_is_faster(True, 2) is want[1]  # cached: not timed again
+    finally:
+        fused_gru._onednn_float32_is_faster.cache_clear()
+
+
+def test_fused_gru_measures_the_products_without_random_draws():
+    fused_gru._onednn_float32_is_faster.cache_clear()
+    rng = torch.get_rng_state()
+    seconds = fused_gru._fastest(lambda: torch.ones(64, 64) @ torch.ones(64, 64), lambda: None, repeats=2, calls=2)
+    assert len(seconds) == 2 and seconds[0] > seconds[1] >= 0
+    assert isinstance(fused_gru._onednn_float32_is_faster(True, torch.get_num_threads()), bool)
+    assert torch.equal(torch.get_rng_state(), rng)  # a seed's stream stays the same
 
 
 def test_fused_gru_keeps_float32_products_under_autocast_on_a_cpu_that_emulates_bfloat16(monkeypatch):

@@ -8,11 +8,11 @@ autograd function instead: one product fills a gate buffer with every timestep's
 step's hidden product accumulates into it in place and its gates are taken in place (one product and four
 elementwise operations a step), and the hand-written backward walks the timesteps back with only the products
 that depend on the previous one, then takes the weights' and biases' gradients as products over all
-timesteps. On an AMD CPU with AVX-512 its larger float32
-products go to oneDNN's linear where this PyTorch build has it: PyTorch sends them to MKL, whose GEMM measured
-1.3-2x slower than oneDNN's on such an AMD EPYC (below ~2M multiply-adds MKL's lower fixed cost wins); on an Intel
-Xeon and on an AVX2-only AMD EPYC MKL's was the faster one (the Xeon's layer 18-24% faster), so there they stay
-in MKL. Under bf16 autocast
+timesteps. Its larger float32 products go to oneDNN's linear, where this PyTorch build has it, only where a first
+timing on the machine finds oneDNN's clearly faster than MKL's GEMM, which PyTorch calls: on one AMD EPYC with
+AVX-512 MKL's took 1.3-2x oneDNN's time (below ~2M multiply-adds MKL's lower fixed cost wins); on an Intel Xeon, an
+AVX2-only AMD EPYC and another AMD EPYC with AVX-512 MKL's was as fast or faster, and on the last oneDNN took 3.6 s
+for a weight gradient (its operands transposed) that MKL computes in 3.7 ms. Under bf16 autocast
 (``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
 in float32, on CPUs that compute bfloat16 at speed (AVX-512; an AVX2-only CPU keeps float32 products, as
 ``nn.GRU``, which ignores CPU autocast, does everywhere). Anywhere else (a GPU, where cuDNN runs the whole sequence,
@@ -31,8 +31,11 @@ the one with AVX2 (on the Intel Xeon tanh was the faster).
 from __future__ import annotations
 
 import functools
+import math
 import platform
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -83,10 +86,38 @@ def _amd_cpu() -> bool:
     return "AuthenticAMD" in cpu
 
 
-def _mkl_float32_is_slow() -> bool:
-    """Whether MKL's float32 GEMM is the slower one: measured on an AMD EPYC with AVX-512, not on an Intel Xeon,
-    nor on an AMD EPYC with AVX2 only (there oneDNN's took 175 against MKL's 135 µs for 32 x 256 by 256 x 768)."""
-    return _amd_cpu() and torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+def _fastest(*runs: Callable[[], object], repeats: int = 5, calls: int = 4) -> list[float]:
+    """Each run's best time per call (seconds) over `repeats` rounds of `calls` calls, the runs taking turns in each
+    round so that a busy machine slows them alike (one call each first, to warm up)."""
+    best = [math.inf] * len(runs)
+    for run in runs:
+        run()
+    for _ in range(repeats):
+        for i, run in enumerate(runs):
+            start = time.perf_counter()
+            for _ in range(calls):
+                run()
+            best[i] = min(best[i], (time.perf_counter() - start) / calls)
+    return best
+
+
+@functools.cache
+def _onednn_float32_is_faster(transposed: bool, threads: int) -> bool:
+    """Whether oneDNN's float32 linear takes at most 80% of MKL's time here (measured once per thread count, no
+    random draws) on a GRU step's products: a step's hidden product (32 x 256 by 256 x 768, accumulated into the
+    gate buffer) or, `transposed`, a weight gradient's (operands transposed, rows of the gate buffer's stride),
+    measured only where oneDNN also wins the step's."""
+    if transposed and not _onednn_float32_is_faster(False, threads):
+        return False
+    del threads  # the cache's key: the products' speed depends on it
+    gates = torch.ones(32, 1024)[:, :768]  # a step's view of the gate buffer
+    h, W = torch.arange(8192.0).view(32, 256).sin(), torch.arange(196608.0).view(768, 256).cos()
+    if transposed:  # the weight gradient dW_hh = gates^T h, as _t_mm computes it
+        mkl, onednn = _fastest(lambda: gates.t() @ h, lambda: _onednn_linear(h.t(), gates.t()).t(), repeats=2, calls=1)
+    else:
+        W_t = W.t().contiguous()
+        mkl, onednn = _fastest(lambda: gates.addmm_(h, W_t), lambda: gates.add_(_onednn_linear(h, W)))
+    return onednn <= 0.8 * mkl
 
 
 def _tanh_is_slow() -> bool:
@@ -95,15 +126,15 @@ def _tanh_is_slow() -> bool:
     return _amd_cpu()
 
 
-def _onednn(dtype: torch.dtype, macs: int) -> bool:
-    """Whether a product of `macs` multiply-adds goes to oneDNN's linear (none under
-    ``torch.backends.mkldnn.flags(enabled=False)``; float32 ones only where MKL's are slow)."""
+def _onednn(dtype: torch.dtype, macs: int, transposed: bool = False) -> bool:
+    """Whether a product of `macs` multiply-adds (`transposed`: a weight gradient's) goes to oneDNN's linear (none
+    under ``torch.backends.mkldnn.flags(enabled=False)``; float32 ones only where measured faster than MKL's)."""
     return (
         dtype in _ONEDNN_DTYPES
         and macs >= _ONEDNN_MIN_MACS
-        and (dtype != torch.float32 or _mkl_float32_is_slow())
         and torch.backends.mkldnn.enabled
         and _onednn_works(dtype)
+        and (dtype != torch.float32 or _onednn_float32_is_faster(transposed, torch.get_num_threads()))
     )
 
 
@@ -123,7 +154,7 @@ def _by_step(*tensors: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
 
 def _t_mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``a.T @ b``, a weight's gradient over all timesteps (bfloat16: ATen's own call to oneDNN, faster here)."""
-    onednn = a.dtype == torch.float32 and _onednn(a.dtype, a.numel() * b.shape[1])
+    onednn = a.dtype == torch.float32 and _onednn(a.dtype, a.numel() * b.shape[1], transposed=True)
     return _onednn_linear(b.t(), a.t()).t() if onednn else a.t() @ b
 
 
