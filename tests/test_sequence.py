@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 import yaml
 from conftest import config, quiet_trainer
 from torch import nn
@@ -210,6 +211,7 @@ def test_book_gru_applies_the_reset_gate_before_the_hidden_product():
 
 
 onednn_linear = fused_gru._onednn_linear
+one_hot_tokens = fused_gru._one_hot_tokens
 
 
 def run_and_differentiate(gru: nn.GRU, X: torch.Tensor, h0: torch.Tensor | None) -> list[torch.Tensor]:
@@ -244,6 +246,32 @@ def test_fused_gru_equals_nn_gru_forward_and_backward_in_float64(
         assert fused.fused(X)
         for got, want in zip(run_and_differentiate(fused, X, h0), run_and_differentiate(reference, X, h0)):
             torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("num_layers, amd", [(1, False), (2, True)])
+def test_fused_gru_picks_one_hot_inputs_rows_with_nn_grus_results(num_layers, amd, monkeypatch):
+    monkeypatch.setattr(fused_gru, "_tanh_is_slow", lambda: amd)
+    torch.manual_seed(0)
+    reference = nn.GRU(5, 64, num_layers).double()
+    fused = FusedGRU(5, 64, num_layers).double()
+    fused.load_state_dict(reference.state_dict())
+    tokens = torch.randint(0, 5, (6, 64))
+    X = F.one_hot(tokens, 5).double()  # the language models' inputs: no gradient of their own
+    picked = []
+    monkeypatch.setattr(fused_gru, "_one_hot_tokens", lambda x: picked.append(one_hot_tokens(x)) or picked[-1])
+    h0 = torch.randn(num_layers, 64, 64, dtype=torch.float64, requires_grad=True)
+    got, want = run_and_differentiate(fused, X, h0), run_and_differentiate(reference, X, h0)
+    assert len(picked) == 1 and torch.equal(picked[0], tokens.view(-1))  # the first layer's inputs only
+    assert got[2] is None and want[2] is None
+    for a, b in zip(got[:2] + got[3:], want[:2] + want[3:]):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_fused_gru_takes_only_exactly_one_hot_inputs_as_tokens():
+    X = F.one_hot(torch.tensor([[0, 2], [1, 1]]), 3).float()
+    assert torch.equal(one_hot_tokens(X), torch.tensor([0, 2, 1, 1]))
+    for bad in (X * 0.5, X + X.roll(1, -1), torch.zeros_like(X), X.clone().requires_grad_()):
+        assert one_hot_tokens(bad) is None  # halves, two ones, none, or an embedding's output that needs a gradient
 
 
 @pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")  # torch.backends.mkldnn.flags() sets it

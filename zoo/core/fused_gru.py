@@ -1,24 +1,25 @@
 """A faster ``nn.GRU`` for the CPU (a speed switch, not a book section), for the GRU language models and the
 encoder-decoders.
 
-On the CPU ``nn.GRU`` runs every timestep as separate ATen operations, records each in the autograd
-graph and, in the backward pass, takes one small product per timestep for the hidden weights' gradient.
-:class:`FusedGRU` keeps ``nn.GRU``'s parameters, state layout and results and runs each layer as one
-autograd function instead: one product fills a gate buffer with every timestep's input part and biases, each
-step's hidden product accumulates into it in place and its gates are taken in place (one product and four
-elementwise operations a step), and the hand-written backward walks the timesteps back with only the products
-that depend on the previous one, then takes the weights' and biases' gradients as products over all
-timesteps. Its larger float32 products go to oneDNN's linear, where this PyTorch build has it, only where a first
-timing on the machine finds oneDNN's clearly faster than MKL's GEMM, which PyTorch calls: on one AMD EPYC with
+On the CPU ``nn.GRU`` runs every timestep as separate ATen operations, records each in the autograd graph and, in
+the backward pass, takes one small product per timestep for the hidden weights' gradient. :class:`FusedGRU` keeps
+``nn.GRU``'s parameters, state layout and results and runs each layer as one autograd function instead: one product
+fills a gate buffer with every timestep's input part and biases, each step's hidden product accumulates into it in
+place and its gates are taken in place (one product and four elementwise operations a step; one-hot inputs, the
+language models' characters, pick their rows instead of the product), and the hand-written backward takes the
+factors of the gates' gradients for all steps at once, walks the timesteps back with only what depends on the
+previous one (two elementwise operations and a product a step), then takes the weights' and biases' gradients over
+all timesteps. Its larger float32 products go to oneDNN's linear, where this PyTorch build has it, only where a
+first timing on the machine finds oneDNN's clearly faster than MKL's GEMM, which PyTorch calls: on one AMD EPYC with
 AVX-512 MKL's took 1.3-2x oneDNN's time (below ~2M multiply-adds MKL's lower fixed cost wins); on an Intel Xeon, an
 AVX2-only AMD EPYC and another AMD EPYC with AVX-512 MKL's was as fast or faster, and on the last oneDNN took 3.6 s
 for a weight gradient (its operands transposed) that MKL computes in 3.7 ms. Under bf16 autocast
-(``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay
-in float32, on CPUs that compute bfloat16 at speed (AVX-512; an AVX2-only CPU keeps float32 products, as
-``nn.GRU``, which ignores CPU autocast, does everywhere). Anywhere else (a GPU, where cuDNN runs the whole sequence,
+(``trainer.precision: bf16-mixed``) the matrix products run in bfloat16 while the gates and the state stay in
+float32, on CPUs that compute bfloat16 at speed (AVX-512; an AVX2-only CPU keeps float32 products, as ``nn.GRU``,
+which ignores CPU autocast, does everywhere). Anywhere else (a GPU, where cuDNN runs the whole sequence,
 bidirectional layers, packed or unbatched input) it is ``nn.GRU`` itself. Dropout between layers is drawn as
-``nn.GRU`` draws it on the CPU, so one seed gives the same masks.
-``torch.compile`` leaves it out of the compiled graph and runs it as it is, as it does with ``nn.GRU``.
+``nn.GRU`` draws it on the CPU, so one seed gives the same masks. ``torch.compile`` leaves it out of the compiled
+graph and runs it as it is, as it does with ``nn.GRU``.
 
 nn.GRU's equations (gates in the order r, z, n of its weights):
     r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)       z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
@@ -198,26 +199,33 @@ class _GRULayer(torch.autograd.Function):
     Its gate buffer P (steps, batch, 4H) holds, per step, [r | z | h W_hn^T + b_hn | n]: one product of the
     inputs (with a column of ones, for the biases) by ``_input_weights`` fills it with every step's input part
     and biases, the step's hidden product accumulates into its first 3H columns in place, and the gates are
-    taken in place, so a step costs one product and four elementwise operations. The backward's buffer D has
-    the same layout for the gradients of the pre-activations [a_r | a_z | h W_hn^T + b_hn | x W_in^T + b_in].
+    taken in place, so a step costs one product and four elementwise operations. Given `tokens`, the inputs are
+    one-hot and each step's input part is its token's row. The backward's buffer D has the same layout for the
+    gradients of the pre-activations [a_r | a_z | h W_hn^T + b_hn | x W_in^T + b_in].
     """
 
     @staticmethod
-    def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh, mm_dtype, record):
+    def forward(ctx, x, tokens, h0, W_ih, W_hh, b_ih, b_hh, mm_dtype, record):
         T, B, K = x.shape
         H, f = W_hh.shape[1], x.dtype
         low = mm_dtype != f  # bfloat16 products: they take h_{t-1} as a bfloat16 copy
-        key = ("forward", T, B, K, H, f, mm_dtype)
+        key = ("forward", T, B, K, H, f, mm_dtype, tokens is None)
         P, x1, h_in = _BUFFERS.take(
-            key, ((T, B, 4 * H), f), ((T * B, K + 1), f), ((T, B, H) if low else (0,), mm_dtype)
+            key,
+            ((T, B, 4 * H), f),
+            ((T * B, K + 1) if tokens is None else (0,), f),
+            ((T, B, H) if low else (0,), mm_dtype),
         )
-        x1[:, :K], x1[:, K] = x.reshape(T * B, K), 1
         Wx = _input_weights(W_ih, b_ih, b_hh)
         doubled = _tanh_is_slow() and B * H >= 4096  # tanh(a) as 2 sigmoid(2a) - 1
         if doubled:
             Wx[:, 3 * H :] *= 2
             minus_one = x.new_full((B, H), -1.0)
-        torch.mm(x1, Wx, out=P.view(T * B, 4 * H))  # every step's input part and biases in one product
+        if tokens is None:  # every step's input part and biases in one product
+            x1[:, :K], x1[:, K] = x.reshape(T * B, K), 1
+            torch.mm(x1, Wx, out=P.view(T * B, 4 * H))
+        else:  # one-hot inputs: the product picks a row per token, here picked directly (the same sums)
+            torch.index_select(Wx[:K] + Wx[K], 0, tokens, out=P.view(T * B, 4 * H))
         onednn = _onednn(mm_dtype, B * H * 3 * H)
         in_place = not (low or onednn)  # the product accumulates into P itself (ATen's BLAS)
         W = W_hh.t().contiguous() if in_place else W_hh.to(mm_dtype)  # h W_hh^T: (H, 3H) is BLAS's faster layout
@@ -238,8 +246,8 @@ class _GRULayer(torch.autograd.Function):
             h = torch.lerp(n[t], h, z[t], out=out_t[t])
         saved = (P, x1, h_in)
         if record:  # autograd records this call: the backward reads the buffers
-            ctx.save_for_backward(x1, h0, W_ih, W_hh, b_ih, b_hh, out, P, h_in)
-            ctx.mm_dtype, ctx.lease = mm_dtype, _Lease(key, saved)
+            ctx.save_for_backward(x1 if tokens is None else tokens, h0, W_ih, W_hh, b_ih, b_hh, out, P, h_in)
+            ctx.mm_dtype, ctx.one_hot, ctx.lease = mm_dtype, tokens is not None, _Lease(key, saved)
         else:
             _BUFFERS.give(key, saved)
         return out, h
@@ -248,30 +256,32 @@ class _GRULayer(torch.autograd.Function):
     @once_differentiable
     @torch.autocast("cpu", enabled=False)  # its products' dtypes are its own, also when called under autocast
     def backward(ctx, grad_out, grad_h):
-        x1, h0, W_ih, W_hh, b_ih, b_hh, out, P, h_in = ctx.saved_tensors
+        x1, h0, W_ih, W_hh, b_ih, b_hh, out, P, h_in = ctx.saved_tensors  # x1: the tokens where the inputs are one-hot
         T, B, H = out.shape
-        K, f, mm_dtype = x1.shape[1] - 1, out.dtype, ctx.mm_dtype
+        K, f, mm_dtype = W_ih.shape[1], out.dtype, ctx.mm_dtype
         low, onednn = mm_dtype != f, _onednn(mm_dtype, B * H * 3 * H)
         in_place = not (low or onednn)
         key = ("backward", T, B, K, H, f, mm_dtype)
-        D, D_low, drz = _BUFFERS.take(
-            key, ((T, B, 4 * H), f), ((T, B, 3 * H) if low else (0,), mm_dtype), ((B, 2 * H), f)
-        )
-        dr, dz = drz[:, :H], drz[:, H:]
+        D, D_low = _BUFFERS.take(key, ((T, B, 4 * H), f), ((T, B, 3 * H) if low else (0,), mm_dtype))
         W = W_hh if in_place else W_hh.to(mm_dtype).t()  # the input gradient of h W_hh^T is g W_hh
-        rz, r, z, gh_n, n, out_t = _by_step(*_gate_views(P, H), out)
-        da_rz, _, _, dgh_n, da_n = _gate_views(D, H)
-        dgates, da_rz, dgh_n, da_n, D_low_t = _by_step(D[..., : 3 * H], da_rz, dgh_n, da_n, D_low)
+        # A step's pre-activation gradients [a_r | a_z | h W_hn^T + b_hn | a_n] are dh_t times factors that do not
+        # depend on it, taken into D for all steps at once: c_n = (1 - z)(1 - n^2), c_r = c_n gh_n r(1 - r),
+        # c_z = (h_{t-1} - n) z(1 - z), c_g = c_n r; then a step costs two elementwise operations and a product.
+        rz, r, z, gh_n, n = _gate_views(P, H)
+        c_rz, c_r, c_z, c_g, c_n = _gate_views(D, H)
+        _aten.tanh_backward.grad_input(1 - z, n, grad_input=c_n)
+        torch.mul(c_n, r, out=c_g)
+        torch.mul(c_n, gh_n, out=c_r)
+        torch.sub(out[:-1], n[1:], out=c_z[1:])
+        torch.sub(h0, n[0], out=c_z[0])
+        _aten.sigmoid_backward.grad_input(c_rz, rz, grad_input=c_rz)
+        D4, dgates, z, D_low_t = _by_step(D.view(T, B, 4, H), D[..., : 3 * H], z, D_low)
         grad_out_t = grad_out.unbind(0) if grad_out is not None else [None] * T
         dh = grad_h if grad_h is not None else torch.zeros_like(h0)
         if grad_out is not None:
             dh = dh + grad_out_t[T - 1]
         for t in range(T - 1, -1, -1):
-            _aten.tanh_backward.grad_input(torch.addcmul(dh, dh, z[t], value=-1), n[t], grad_input=da_n[t])
-            torch.mul(da_n[t], gh_n[t], out=dr)
-            torch.mul(dh, (out_t[t - 1] if t else h0) - n[t], out=dz)
-            _aten.sigmoid_backward.grad_input(drz, rz[t], grad_input=da_rz[t])
-            torch.mul(da_n[t], r[t], out=dgh_n[t])
+            D4[t].mul_(dh.unsqueeze(1))
             # h_{t-1} gets dh * z straight through h_t = lerp(n, h_{t-1}, z), the product's share, and its output's
             dh_z = dh * z[t] if t == 0 or grad_out_t[t - 1] is None else torch.addcmul(grad_out_t[t - 1], dh, z[t])
             if in_place:
@@ -283,15 +293,29 @@ class _GRULayer(torch.autograd.Function):
             dW_hh = _t_mm(D_low.view(T * B, 3 * H), h_in.view(T * B, H)).to(W_hh.dtype)
         else:  # h_{t-1} is h0, then the outputs
             dW_hh = _t_mm(dgates2[B:], out[:-1].reshape(-1, H)).addmm_(dgates2[:B].t(), h0)
-        dWx = _t_mm(x1, D2)  # (inputs + 1, 4H): the input weights' gradient and, from the ones, every bias's
+        if ctx.one_hot:  # each token's row gets its steps' gradients; each step has one token: their sum is the biases'
+            dWx = D2.new_zeros(K, 4 * H).index_add_(0, x1, D2)
+            dWx = torch.cat((dWx, dWx.sum(0, keepdim=True)))
+        else:
+            dWx = _t_mm(x1, D2)  # (inputs + 1, 4H): the input weights' gradient and, from the ones, every bias's
         dx = None
         if ctx.needs_input_grad[0]:
             Wx = _input_weights(W_ih, b_ih, b_hh)[:K]
             dx = _linear(D2, Wx, None, _onednn(f, D2.numel() * K)).view(T, B, K)
         dW_ih = torch.cat((dWx[:K, : 2 * H], dWx[:K, 3 * H :]), 1).t()
         db_ih, db_hh = torch.cat((dWx[K, : 2 * H], dWx[K, 3 * H :])), dWx[K, : 3 * H]
-        _BUFFERS.give(key, (D, D_low, drz))
-        return dx, dh, dW_ih, dW_hh, db_ih, db_hh, None, None
+        _BUFFERS.give(key, (D, D_low))
+        return dx, None, dh, dW_ih, dW_hh, db_ih, db_hh, None, None
+
+
+def _one_hot_tokens(x: torch.Tensor) -> torch.Tensor | None:
+    """The (steps * batch) indices of one-hot inputs (the language models' characters), else None: inputs that need a
+    gradient (an embedding's) are not checked."""
+    if x.requires_grad:
+        return None
+    tokens = x.argmax(-1)
+    one_hot = torch.zeros_like(x).scatter_(-1, tokens.unsqueeze(-1), 1.0)
+    return tokens.view(-1) if torch.equal(x, one_hot) else None
 
 
 def _input_weights(W_ih: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
@@ -343,7 +367,8 @@ class FusedGRU(nn.GRU):
         with torch.autocast("cpu", enabled=False):
             for layer in range(self.num_layers):
                 weights = [getattr(self, f"{name}_l{layer}") for name in _PARAMETERS]
-                x, h = _GRULayer.apply(x, hx[layer].to(x.dtype), *weights, mm_dtype, record)
+                tokens = _one_hot_tokens(x) if layer == 0 else None
+                x, h = _GRULayer.apply(x, tokens, hx[layer].to(x.dtype), *weights, mm_dtype, record)
                 states.append(h)
                 if self.dropout and self.training and layer < self.num_layers - 1:
                     x = F.dropout(x, self.dropout)  # where nn.GRU's CPU path draws it, so the same masks
