@@ -270,8 +270,8 @@ def test_fused_gru_picks_one_hot_inputs_rows_with_nn_grus_results(num_layers, am
 def test_fused_gru_takes_only_exactly_one_hot_inputs_as_tokens():
     X = F.one_hot(torch.tensor([[0, 2], [1, 1]]), 3).float()
     assert torch.equal(one_hot_tokens(X), torch.tensor([0, 2, 1, 1]))
-    for bad in (X * 0.5, X + X.roll(1, -1), torch.zeros_like(X), X.clone().requires_grad_()):
-        assert one_hot_tokens(bad) is None  # halves, two ones, none, or an embedding's output that needs a gradient
+    for bad in (X * 0.5, X + X.roll(1, -1), torch.zeros_like(X), X.clone().requires_grad_(), X[:1]):
+        assert one_hot_tokens(bad) is None  # halves, two ones, none, an embedding's output (needs a gradient), one step
 
 
 @pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN")  # torch.backends.mkldnn.flags() sets it

@@ -309,9 +309,9 @@ class _GRULayer(torch.autograd.Function):
 
 
 def _one_hot_tokens(x: torch.Tensor) -> torch.Tensor | None:
-    """The (steps * batch) indices of one-hot inputs (the language models' characters), else None: inputs that need a
-    gradient (an embedding's) are not checked."""
-    if x.requires_grad:
+    """The (steps * batch) indices of one-hot inputs (the language models' characters), else None. Not checked: inputs
+    that need a gradient (an embedding's) and single steps (decoding, generation), whose input product is small."""
+    if x.requires_grad or x.shape[0] == 1:
         return None
     tokens = x.argmax(-1)
     one_hot = torch.zeros_like(x).scatter_(-1, tokens.unsqueeze(-1), 1.0)
