@@ -23,6 +23,7 @@ import zoo  # noqa: E402  (after the path: the script runs from anywhere)
 
 README = ROOT / "README.md"
 RESULTS = ROOT / "results"
+BENCHMARKS = ROOT / "benchmarks" / "results" / "benchmarks.csv"
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w./-]+) -->\n)(?P<body>.*?)(<!-- end -->)", re.S)
 
 
@@ -149,6 +150,69 @@ def benchmarks_table(name: str) -> str:
     return "\n".join(lines) + f"\n\nSoftware: {'; '.join(versions)}. Times are medians of the repeats, wall clock.\n"
 
 
+# The issue's CPU targets, by the recipe each is measured on: (label, network, epochs or None for any, precision,
+# the ratio to reach). Rows with zoo flags (A/B runs of a switch) do not count: each target is the recipe as shipped.
+CPU_TARGETS = [
+    ("LeNet, 10 epochs", "lenet", "10", "32", 2.0),
+    ("0.17 GRU language model, 500 epochs, fp32", "gru", "500", "32", 1.5),
+    ("0.17 GRU language model, 500 epochs, bf16-mixed", "gru", "500", "bf16-mixed", 1.5),
+    ("1.0 GRU language model (`gru_v1`)", "gru_v1", None, "32", 1.0),
+    ("Seq2seq GRU encoder-decoder, 300 epochs", "seq2seq", "300", "32", 1.0),
+    ("Softmax regression", "softmax_regression", None, "32", 1.0),
+    ("MLP", "mlp", None, "32", 1.0),
+    ("BN-LeNet", "batchnorm_lenet", None, "32", 1.0),
+    ("Course: logistic regression", "course_logistic", None, "32", 1.0),
+    ("Course: fully connected net", "course_fc", None, "32", 1.0),
+    ("Course: CNN", "course_cnn", None, "32", 1.0),
+    ("Course: residual net", "course_residual", None, "32", 1.0),
+    ("Course: Inception net", "course_inception", None, "32", 1.0),
+]
+
+
+def _target_cell(runs: list[dict], goal: float, any_epochs: bool) -> str:
+    """Every such run's ratio (the lowest first), whether all, some or none reach `goal`, and the epochs where the
+    target does not fix them."""
+    if not runs:
+        return "-"
+    ratios = sorted(float(run["speedup"]) for run in runs)
+    mark = "met" if ratios[0] >= goal else "missed" if ratios[-1] < goal else "mixed"
+    shown = f"{ratios[0]:.2f}x" if len(ratios) == 1 else f"{ratios[0]:.2f}-{ratios[-1]:.2f}x ({len(ratios)} seeds)"
+    epochs = sorted({int(run["epochs"]) for run in runs})
+    unit = f", {'/'.join(map(str, epochs))} ep" if any_epochs else ""
+    return f"{shown}{unit}, **{mark}**"
+
+
+def targets_table(path: Path) -> str:
+    """The CPU targets against every CPU that ran them at the machine's two threads: the recipe as shipped, the
+    newest run of each seed (as in the table below), so the seeds' spread shows."""
+    rows = [row for row in benchmark_rows(path) if row["threads"] == "2" and not row["zoo_flags"]]
+    rows = [row for row in rows if "cores" in row["device"]]  # CPUs ("AMD EPYC (2 cores, AVX2)"), not GPUs
+    with open(path, newline="") as f:  # the machines in the order they were first measured
+        devices = [
+            device
+            for device in dict.fromkeys(row["device"] for row in csv.DictReader(f))
+            if any(row["device"] == device for row in rows)
+        ]
+    lines = ["| Target (zoo / book loop) | " + " | ".join(devices) + " |", "|---|" + "---|" * len(devices)]
+    for label, network, epochs, precision, goal in CPU_TARGETS:
+        cells = []
+        for device in devices:
+            runs = [
+                row
+                for row in rows
+                if row["network"] == network
+                and row["device"] == device
+                and row["precision"] == precision
+                and (epochs is None or row["epochs"] == epochs)
+            ]
+            if epochs is None and runs:  # the longest runs made on this machine
+                longest = max(int(run["epochs"]) for run in runs)
+                runs = [run for run in runs if int(run["epochs"]) == longest]
+            cells.append(_target_cell(runs, goal, epochs is None))
+        lines.append(f"| {label}: >= {goal:g}x | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 # --- the README ----------------------------------------------------------------------------------------
 
 
@@ -161,6 +225,8 @@ def render(name: str) -> str:
         from zoo.core.pretrained import pretrained_table
 
         return pretrained_table(markdown=True) + "\n"
+    if name == "cpu-targets":
+        return targets_table(BENCHMARKS)
     if name.startswith("benchmarks/results/") and name.endswith(".csv"):
         return benchmarks_table(name)
     if name.startswith("results/"):

@@ -49,3 +49,30 @@ def test_a_table_shows_same_for_a_command_that_only_adds_flags():
     text = readme.results_table(table)
     assert "| same `--model.impl scratch` | 0.81 |" in text and "| `python cli.py fit --config a.yaml` | 0.80 |" in text
     assert "Measured on: cpu, 2026-12-01." in text
+
+
+def test_the_targets_table_counts_each_seeds_newest_run_of_the_shipped_recipe_at_two_threads(tmp_path):
+    fields = ["date", "network", "epochs", "device", "threads", "precision", "zoo_flags", "seed", "speedup"]
+    runs = [
+        ("2026-12-01", "lenet", "10", "CPU A (2 cores)", "2", "32", "", "0", "1.50"),  # replaced by the newer run
+        ("2026-12-02", "lenet", "10", "CPU A (2 cores)", "2", "32", "", "0", "2.40"),
+        ("2026-12-02", "lenet", "10", "CPU A (2 cores)", "2", "32", "", "1", "2.10"),
+        ("2026-12-02", "lenet", "10", "CPU A (2 cores)", "1", "32", "", "2", "0.50"),  # one thread: not counted
+        ("2026-12-02", "lenet", "10", "CPU A (2 cores)", "2", "32", "--model.channels_last false", "3", "0.5"),
+        ("2026-12-02", "lenet", "1", "CPU B (2 cores)", "2", "32", "", "0", "3.00"),  # not the recipe's 10 epochs
+        ("2026-12-02", "gru", "500", "CPU B (2 cores)", "2", "32", "", "0", "1.20"),
+        ("2026-12-02", "gru", "500", "CPU B (2 cores)", "2", "bf16-mixed", "", "0", "1.40"),
+        ("2026-12-02", "gru", "500", "CPU B (2 cores)", "2", "bf16-mixed", "", "1", "1.60"),
+        ("2026-12-02", "mlp", "1", "CPU A (2 cores)", "2", "32", "", "0", "9.00"),  # shorter than the longest run
+        ("2026-12-02", "mlp", "2", "CPU A (2 cores)", "2", "32", "", "0", "3.00"),
+        ("2026-12-02", "lenet", "10", "NVIDIA H200", "2", "32", "", "0", "9.00"),  # a GPU: not a CPU column
+    ]
+    path = tmp_path / "benchmarks.csv"
+    path.write_text(",".join(fields) + "\n" + "\n".join(",".join(run) for run in runs) + "\n")
+    lines = readme.targets_table(path).splitlines()
+    assert lines[0] == "| Target (zoo / book loop) | CPU A (2 cores) | CPU B (2 cores) |"
+    row = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in lines[2:]}
+    assert row["LeNet, 10 epochs: >= 2x"] == ["2.10-2.40x (2 seeds), **met**", "- |"]
+    assert row["0.17 GRU language model, 500 epochs, fp32: >= 1.5x"] == ["-", "1.20x, **missed** |"]
+    assert row["0.17 GRU language model, 500 epochs, bf16-mixed: >= 1.5x"] == ["-", "1.40-1.60x (2 seeds), **mixed** |"]
+    assert row["MLP: >= 1x"] == ["3.00x, 2 ep, **met**", "- |"]
