@@ -490,6 +490,14 @@ def _trainer_defaults(subcommand: str | None) -> dict:
     }
 
 
+def _allow_tf32_on_cuda() -> None:
+    """TensorFloat-32 products on CUDA's tensor cores, as Lightning advises there; only where CUDA is, since from
+    torch 2.9 on the same switch also lets oneDNN take float32 CPU products in TF32 on CPUs that have it (AMX-FP16):
+    CPU runs keep full float32, the book's arithmetic."""
+    if torch.cuda.is_available():
+        torch.set_float32_matmul_precision("high")
+
+
 def _quiet_known_warnings() -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # lightning<->torch deprecation noise
     warnings.filterwarnings("ignore", message=".*Total length of `list` across ranks is zero.*")  # no val set
@@ -627,7 +635,7 @@ def run(args: list[str] | None = None) -> ZooCLI | None:
     network, a device that is not there) ends with one ``error:`` line and exit status 2;
     ``D2L_ZOO_TRACEBACK=1`` shows the traceback instead.
     """
-    torch.set_float32_matmul_precision("high")
+    _allow_tf32_on_cuda()
     _quiet_known_warnings()
     argv = list(sys.argv[1:] if args is None else args)
     try:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import CONFIGS, NETWORK_CONFIGS, config, process_env
 
+import cli as cli_module
 from cli import run as main
 
 TRAINER_PRESETS = sorted((CONFIGS / "trainer").glob("*.yaml")) + sorted((CONFIGS / "logger").glob("*.yaml"))
@@ -48,6 +50,22 @@ def test_models_and_data_by_class_name(tiny_mnist, tmp_path, monkeypatch):
     for model in ("SoftmaxRegression", "MLP"):
         cli = run("fit", "--model", model, "--model.impl", "scratch", "--data", "MNIST", *FAST)
         assert type(cli.model).__name__ == model and cli.model.impl == "scratch"
+
+
+def test_tf32_products_are_asked_for_on_cuda_only(tmp_path, monkeypatch):
+    """Since torch 2.9 the TF32 switch also reaches oneDNN's float32 CPU products: a CPU run must keep float32."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    torch.set_float32_matmul_precision("highest")
+    with pytest.raises(SystemExit):  # --print_config ends the command once parsed
+        main(["fit", "--model", "SoftmaxRegression", "--data", "MNIST", "--print_config"])
+    assert torch.get_float32_matmul_precision() == "highest"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    try:
+        cli_module._allow_tf32_on_cuda()
+        assert torch.get_float32_matmul_precision() == "high"
+    finally:
+        torch.set_float32_matmul_precision("highest")
 
 
 def test_linear_regression_recovers_w_and_b(tmp_path, monkeypatch, capsys):
