@@ -1,6 +1,6 @@
 """Write the README's generated parts: the layout tree, the network table (from the registry), the results
-tables (from ``results/*.yaml``) and the performance table (from ``benchmarks/results/*.csv``). Each part sits
-between ``<!-- generated: NAME -->`` and ``<!-- end -->``.
+tables (from ``results/*.yaml``), the performance table and the CPU targets' table (from
+``benchmarks/results/*.csv``). Each part sits between ``<!-- generated: NAME -->`` and ``<!-- end -->``.
 
     python scripts/readme.py           # rewrite README.md in place
     python scripts/readme.py --check   # exit 1 if README.md is not what the registry and results say
