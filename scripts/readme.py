@@ -105,12 +105,17 @@ def results(name: str) -> str:
 def benchmark_rows(path: Path) -> list[dict]:
     """The newest row of each (network, epochs, device, threads, precision, zoo flags, seed) in a benchmark CSV,
     grouped by network in the order the networks first appear."""
-    newest: dict[tuple, dict] = {}
     with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            key = tuple(row[k] for k in ("network", "epochs", "device", "threads", "precision", "zoo_flags", "seed"))
-            if key not in newest or row["date"] >= newest[key]["date"]:
-                newest[key] = row
+        return newest_rows(list(csv.DictReader(f)))
+
+
+def newest_rows(rows: list[dict]) -> list[dict]:
+    """`benchmark_rows` of rows already read."""
+    newest: dict[tuple, dict] = {}
+    for row in rows:
+        key = tuple(row[k] for k in ("network", "epochs", "device", "threads", "precision", "zoo_flags", "seed"))
+        if key not in newest or row["date"] >= newest[key]["date"]:
+            newest[key] = row
     order = list(dict.fromkeys(key[0] for key in newest))
     return sorted(newest.values(), key=lambda row: order.index(row["network"]))
 
@@ -185,14 +190,12 @@ def _target_cell(runs: list[dict], goal: float, any_epochs: bool) -> str:
 def targets_table(path: Path) -> str:
     """The CPU targets against every CPU that ran them at the machine's two threads: the recipe as shipped, the
     newest run of each seed (as in the table below), so the seeds' spread shows."""
-    rows = [row for row in benchmark_rows(path) if row["threads"] == "2" and not row["zoo_flags"]]
+    with open(path, newline="") as f:
+        every_run = list(csv.DictReader(f))
+    rows = [row for row in newest_rows(every_run) if row["threads"] == "2" and not row["zoo_flags"]]
     rows = [row for row in rows if "cores" in row["device"]]  # CPUs ("AMD EPYC (2 cores, AVX2)"), not GPUs
-    with open(path, newline="") as f:  # the machines in the order they were first measured
-        devices = [
-            device
-            for device in dict.fromkeys(row["device"] for row in csv.DictReader(f))
-            if any(row["device"] == device for row in rows)
-        ]
+    counted = {row["device"] for row in rows}  # the machines in the order they were first measured:
+    devices = [device for device in dict.fromkeys(row["device"] for row in every_run) if device in counted]
     lines = ["| Target (zoo / book loop) | " + " | ".join(devices) + " |", "|---|" + "---|" * len(devices)]
     for label, network, epochs, precision, goal in CPU_TARGETS:
         cells = []
