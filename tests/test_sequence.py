@@ -11,6 +11,7 @@ import torch.nn.functional as F
 import yaml
 from conftest import config, quiet_trainer
 from torch import nn
+from torchmetrics.text import Perplexity
 
 from cli import run as main
 from datamodules import RemoteFile, SineSequence, TimeMachine, Vocab, tokenize
@@ -19,6 +20,7 @@ from datamodules.text.timemachine import LanguageModelBatches, bundled_time_mach
 from zoo import RNNLM, SineMLP
 from zoo.core import fused_gru
 from zoo.core.fused_gru import FusedGRU
+from zoo.core.language_model import LossPerplexity
 from zoo.rnn.deep import ScratchStack
 from zoo.rnn.gru import GRUScratch
 
@@ -267,6 +269,29 @@ def test_fused_gru_picks_one_hot_inputs_rows_with_nn_grus_results(num_layers, am
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("batch_first, num_layers", [(False, 1), (True, 2)])
+def test_fused_gru_takes_token_indices_for_their_one_hot_codes(batch_first, num_layers, monkeypatch):
+    torch.manual_seed(0)
+    reference = nn.GRU(5, 64, num_layers, batch_first=batch_first)
+    fused = FusedGRU(5, 64, num_layers, batch_first=batch_first)
+    fused.load_state_dict(reference.state_dict())
+    tokens = torch.randint(0, 5, (32, 6) if batch_first else (6, 32))
+    codes = F.one_hot(tokens, 5).float()
+    monkeypatch.setattr(fused_gru, "_one_hot_tokens", lambda x: pytest.fail("no codes to inspect"))
+    h0 = torch.randn(num_layers, 32, 64, requires_grad=True)
+    got, want = run_and_differentiate(fused, tokens, h0), run_and_differentiate(reference, codes, h0)
+    assert fused.fused(tokens) and got[2] is None
+    for a, b in zip(got[:2] + got[3:], want[:2] + want[3:]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    with pytest.raises(IndexError):  # a token outside the vocabulary
+        fused(tokens + 5)
+    off = FusedGRU(5, 64, num_layers, batch_first=batch_first, bidirectional=True)  # not fused: nn.GRU gets codes
+    plain = nn.GRU(5, 64, num_layers, batch_first=batch_first, bidirectional=True)
+    plain.load_state_dict(off.state_dict())
+    assert not off.fused(tokens)
+    torch.testing.assert_close(off(tokens), plain(codes))
+
+
 def test_fused_gru_takes_only_exactly_one_hot_inputs_as_tokens():
     X = F.one_hot(torch.tensor([[0, 2], [1, 1]]), 3).float()
     assert torch.equal(one_hot_tokens(X), torch.tensor([0, 2, 1, 1]))
@@ -425,6 +450,17 @@ def test_fused_language_model_learns_and_its_checkpoint_loads_without_the_switch
 
 
 # --- language models -----------------------------------------------------------------------------
+
+
+def test_perplexity_from_the_loss_is_torchmetrics_perplexity_of_the_logits():
+    torch.manual_seed(0)
+    ours, theirs = LossPerplexity(), Perplexity()
+    for batch, steps in ((4, 7), (2, 7), (4, 3)):  # batches of different token counts weigh by their tokens
+        logits, Y = torch.randn(batch, steps, 11) * 3, torch.randint(0, 11, (batch, steps))
+        ours.update(F.cross_entropy(logits.reshape(-1, 11), Y.reshape(-1)), Y.numel())
+        theirs.update(logits, Y)
+    torch.testing.assert_close(ours.compute(), theirs.compute())
+    assert ours.compute() > 1.5
 
 
 def test_uniform_model_has_perplexity_equal_to_vocab_size(tiny_text, tmp_path):

@@ -159,6 +159,20 @@ def _t_mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return _onednn_linear(b.t(), a.t()).t() if onednn else a.t() @ b
 
 
+class _BufferSet:
+    """A call's buffers and the views of them it takes (each step's: ~1 µs a view, hundreds a call), made once."""
+
+    def __init__(self, shapes: tuple[tuple[tuple[int, ...], torch.dtype], ...]) -> None:
+        self.tensors = tuple(torch.empty(shape, dtype=dtype, device="cpu") for shape, dtype in shapes)
+        self.views: dict[str, object] = {}
+
+    def view(self, name: str, make: Callable[[], object]):
+        """The views `make` returns, made at their first use and kept with the buffers."""
+        if name not in self.views:
+            self.views[name] = make()
+        return self.views[name]
+
+
 class _Buffers(threading.local):
     """Buffers kept from one call to the next, per thread: fresh multi-megabyte tensors each step cost more
     than the work on them on a small CPU. A set is taken for a call and given back once nothing can read it:
@@ -166,13 +180,13 @@ class _Buffers(threading.local):
     without autograd), so a backward with ``retain_graph`` may run again."""
 
     def __init__(self) -> None:
-        self.free: dict[tuple, list[tuple[torch.Tensor, ...]]] = {}
+        self.free: dict[tuple, list[_BufferSet]] = {}
 
-    def take(self, key: tuple, *shapes: tuple[tuple[int, ...], torch.dtype]) -> tuple[torch.Tensor, ...]:
+    def take(self, key: tuple, *shapes: tuple[tuple[int, ...], torch.dtype]) -> _BufferSet:
         free = self.free.get(key)
-        return free.pop() if free else tuple(torch.empty(shape, dtype=dtype, device="cpu") for shape, dtype in shapes)
+        return free.pop() if free else _BufferSet(shapes)
 
-    def give(self, key: tuple, buffers: tuple[torch.Tensor, ...]) -> None:
+    def give(self, key: tuple, buffers: _BufferSet) -> None:
         if key not in self.free and len(self.free) >= 16:  # many sequence lengths: forget the oldest
             del self.free[next(iter(self.free))]
         free = self.free.setdefault(key, [])
@@ -186,7 +200,7 @@ _BUFFERS = _Buffers()
 class _Lease:
     """Gives a forward's buffers back when the autograd node holding it is freed."""
 
-    def __init__(self, key: tuple, buffers: tuple[torch.Tensor, ...]) -> None:
+    def __init__(self, key: tuple, buffers: _BufferSet) -> None:
         self.key, self.buffers, self.pool = key, buffers, _BUFFERS
 
     def __del__(self) -> None:
@@ -209,29 +223,33 @@ class _GRULayer(torch.autograd.Function):
         T, B, K = x.shape
         H, f = W_hh.shape[1], x.dtype
         low = mm_dtype != f  # bfloat16 products: they take h_{t-1} as a bfloat16 copy
-        key = ("forward", T, B, K, H, f, mm_dtype, tokens is None)
-        P, x1, h_in = _BUFFERS.take(
+        onednn = _onednn(mm_dtype, B * H * 3 * H)
+        in_place = not (low or onednn)  # the product accumulates into P itself (ATen's BLAS)
+        key = ("forward", T, B, K, H, f, mm_dtype, tokens is None, in_place)
+        buffers = _BUFFERS.take(
             key,
             ((T, B, 4 * H), f),
             ((T * B, K + 1) if tokens is None else (0,), f),
             ((T, B, H) if low else (0,), mm_dtype),
+            ((H, 3 * H) if in_place else (0,), f),
         )
+        P, x1, h_in, W_t = buffers.tensors
         Wx = _input_weights(W_ih, b_ih, b_hh)
         doubled = _tanh_is_slow() and B * H >= 4096  # tanh(a) as 2 sigmoid(2a) - 1
         if doubled:
             Wx[:, 3 * H :] *= 2
-            minus_one = x.new_full((B, H), -1.0)
+            minus_one = buffers.view("minus one", lambda: x.new_full((B, H), -1.0))
         if tokens is None:  # every step's input part and biases in one product
             x1[:, :K], x1[:, K] = x.reshape(T * B, K), 1
             torch.mm(x1, Wx, out=P.view(T * B, 4 * H))
         else:  # one-hot inputs: the product picks a row per token, here picked directly (the same sums)
             torch.index_select(Wx[:K] + Wx[K], 0, tokens, out=P.view(T * B, 4 * H))
-        onednn = _onednn(mm_dtype, B * H * 3 * H)
-        in_place = not (low or onednn)  # the product accumulates into P itself (ATen's BLAS)
-        W = W_hh.t().contiguous() if in_place else W_hh.to(mm_dtype)  # h W_hh^T: (H, 3H) is BLAS's faster layout
-        gates, rz, r, z, gh_n, n = _by_step(P[..., : 3 * H], *_gate_views(P, H))
+        W = W_t.copy_(W_hh.t()) if in_place else W_hh.to(mm_dtype)  # h W_hh^T: (H, 3H) is BLAS's faster layout
+        gates, rz, r, z, gh_n, n, h_in_t = buffers.view(
+            "steps", lambda: _by_step(P[..., : 3 * H], *_gate_views(P, H), h_in)
+        )
         out = x.new_empty(T, B, H)
-        out_t, h_in_t = _by_step(out, h_in)
+        out_t = out.unbind(0)
         h = h0
         for t in range(T):
             if in_place:
@@ -244,12 +262,11 @@ class _GRULayer(torch.autograd.Function):
             else:
                 n[t].addcmul_(r[t], gh_n[t]).tanh_()
             h = torch.lerp(n[t], h, z[t], out=out_t[t])
-        saved = (P, x1, h_in)
         if record:  # autograd records this call: the backward reads the buffers
             ctx.save_for_backward(x1 if tokens is None else tokens, h0, W_ih, W_hh, b_ih, b_hh, out, P, h_in)
-            ctx.mm_dtype, ctx.one_hot, ctx.lease = mm_dtype, tokens is not None, _Lease(key, saved)
+            ctx.mm_dtype, ctx.one_hot, ctx.lease = mm_dtype, tokens is not None, _Lease(key, buffers)
         else:
-            _BUFFERS.give(key, saved)
+            _BUFFERS.give(key, buffers)
         return out, h
 
     @staticmethod
@@ -262,20 +279,22 @@ class _GRULayer(torch.autograd.Function):
         low, onednn = mm_dtype != f, _onednn(mm_dtype, B * H * 3 * H)
         in_place = not (low or onednn)
         key = ("backward", T, B, K, H, f, mm_dtype)
-        D, D_low = _BUFFERS.take(key, ((T, B, 4 * H), f), ((T, B, 3 * H) if low else (0,), mm_dtype))
+        buffers = _BUFFERS.take(key, ((T, B, 4 * H), f), ((T, B, 3 * H) if low else (0,), mm_dtype))
+        D, D_low = buffers.tensors
         W = W_hh if in_place else W_hh.to(mm_dtype).t()  # the input gradient of h W_hh^T is g W_hh
         # A step's pre-activation gradients [a_r | a_z | h W_hn^T + b_hn | a_n] are dh_t times factors that do not
         # depend on it, taken into D for all steps at once: c_n = (1 - z)(1 - n^2), c_r = c_n gh_n r(1 - r),
         # c_z = (h_{t-1} - n) z(1 - z), c_g = c_n r; then a step costs two elementwise operations and a product.
         rz, r, z, gh_n, n = _gate_views(P, H)
         c_rz, c_r, c_z, c_g, c_n = _gate_views(D, H)
-        _aten.tanh_backward.grad_input(1 - z, n, grad_input=c_n)
+        _aten.tanh_backward.grad_input(torch.sub(z.new_ones(()), z, out=c_n), n, grad_input=c_n)  # no temporary
         torch.mul(c_n, r, out=c_g)
         torch.mul(c_n, gh_n, out=c_r)
         torch.sub(out[:-1], n[1:], out=c_z[1:])
         torch.sub(h0, n[0], out=c_z[0])
         _aten.sigmoid_backward.grad_input(c_rz, rz, grad_input=c_rz)
-        D4, dgates, z, D_low_t = _by_step(D.view(T, B, 4, H), D[..., : 3 * H], z, D_low)
+        D4, dgates, D_low_t = buffers.view("steps", lambda: _by_step(D.view(T, B, 4, H), D[..., : 3 * H], D_low))
+        z = ctx.lease.buffers.views["steps"][3]  # the forward's steps of z
         grad_out_t = grad_out.unbind(0) if grad_out is not None else [None] * T
         dh = grad_h if grad_h is not None else torch.zeros_like(h0)
         if grad_out is not None:
@@ -294,7 +313,7 @@ class _GRULayer(torch.autograd.Function):
         else:  # h_{t-1} is h0, then the outputs
             dW_hh = _t_mm(dgates2[B:], out[:-1].reshape(-1, H)).addmm_(dgates2[:B].t(), h0)
         if ctx.one_hot:  # each token's row gets its steps' gradients; each step has one token: their sum is the biases'
-            dWx = D2.new_zeros(K, 4 * H).index_add_(0, x1, D2)
+            dWx = D2.new_zeros(K, 4 * H).scatter_add_(0, x1.unsqueeze(1).expand(-1, 4 * H), D2)  # index_add_'s sums
             dWx = torch.cat((dWx, dWx.sum(0, keepdim=True)))
         else:
             dWx = _t_mm(x1, D2)  # (inputs + 1, 4H): the input weights' gradient and, from the ones, every bias's
@@ -304,7 +323,7 @@ class _GRULayer(torch.autograd.Function):
             dx = _linear(D2, Wx, None, _onednn(f, D2.numel() * K)).view(T, B, K)
         dW_ih = torch.cat((dWx[:K, : 2 * H], dWx[:K, 3 * H :]), 1).t()
         db_ih, db_hh = torch.cat((dWx[K, : 2 * H], dWx[K, 3 * H :])), dWx[K, : 3 * H]
-        _BUFFERS.give(key, (D, D_low))
+        _BUFFERS.give(key, buffers)
         return dx, None, dh, dW_ih, dW_hh, db_ih, db_hh, None, None
 
 
@@ -335,22 +354,30 @@ def _gate_views(P: torch.Tensor, H: int) -> tuple[torch.Tensor, ...]:
 
 class FusedGRU(nn.GRU):
     """``nn.GRU`` (same arguments, parameters and checkpoints) with its CPU path as one autograd function a
-    layer; elsewhere it is ``nn.GRU`` itself (see the module docstring)."""
+    layer; elsewhere it is ``nn.GRU`` itself (see the module docstring).
+
+    Its input may also be token indices, (steps, batch) or with ``batch_first`` (batch, steps), standing for their
+    one-hot codes ``F.one_hot(input, input_size).float()`` (a language model's characters): the fused path takes each
+    token's row of the input weights without making the codes, and elsewhere ``nn.GRU`` gets the codes.
+    """
 
     def fused(self, input) -> bool:
         """Whether this call takes the fused path."""
-        return (
-            isinstance(input, torch.Tensor)
-            and input.dim() == 3
-            and input.device.type == "cpu"
-            and input.dtype in (torch.float32, torch.float64)
-            and not self.bidirectional
-            and self.bias
-        )
+        if not isinstance(input, torch.Tensor) or input.device.type != "cpu" or self.bidirectional or not self.bias:
+            return False
+        if _is_tokens(input):
+            return input.dim() == 2
+        return input.dim() == 3 and input.dtype in (torch.float32, torch.float64)
 
     @torch.compiler.disable  # Dynamo does not trace RNNs; traced, the buffers would become graph constants
     def forward(self, input, hx=None):
-        if not self.fused(input):
+        tokens = None
+        if _is_tokens(input):
+            if not self.fused(input):
+                return super().forward(F.one_hot(input.long(), self.input_size).float(), hx)
+            tokens = (input.t() if self.batch_first else input).reshape(-1)  # step by step
+            input = torch.zeros(()).expand(*input.shape, self.input_size)  # the codes' shape and dtype, no values
+        elif not self.fused(input):
             return super().forward(input, hx)
         mm_dtype = input.dtype
         if torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16 and cpu_has_bf16():
@@ -360,6 +387,8 @@ class FusedGRU(nn.GRU):
             hx = x.new_zeros(self.num_layers, x.shape[1], self.hidden_size)
         elif hx.dim() != 3 or hx.shape != (self.num_layers, x.shape[1], self.hidden_size):
             return super().forward(input, hx)  # let nn.GRU word the error
+        if tokens is None:
+            tokens = _one_hot_tokens(x)
         states = []
         record = torch.is_grad_enabled() and (
             x.requires_grad or hx.requires_grad or any(p.requires_grad for p in self.parameters())
@@ -367,12 +396,19 @@ class FusedGRU(nn.GRU):
         with torch.autocast("cpu", enabled=False):
             for layer in range(self.num_layers):
                 weights = [getattr(self, f"{name}_l{layer}") for name in _PARAMETERS]
-                tokens = _one_hot_tokens(x) if layer == 0 else None
-                x, h = _GRULayer.apply(x, tokens, hx[layer].to(x.dtype), *weights, mm_dtype, record)
+                first = tokens if layer == 0 else None  # the first layer's inputs as tokens, where they are
+                x, h = _GRULayer.apply(x, first, hx[layer].to(x.dtype), *weights, mm_dtype, record)
                 states.append(h)
                 if self.dropout and self.training and layer < self.num_layers - 1:
                     x = F.dropout(x, self.dropout)  # where nn.GRU's CPU path draws it, so the same masks
         return (x.transpose(0, 1) if self.batch_first else x), torch.stack(states)
+
+
+def _is_tokens(input) -> bool:
+    """Whether `input` holds token indices (integers) rather than features."""
+    if not isinstance(input, torch.Tensor):
+        return False
+    return not (input.is_floating_point() or input.is_complex() or input.dtype == torch.bool)
 
 
 def make_gru(*args, fused: bool = False, **kwargs) -> nn.GRU:

@@ -33,6 +33,17 @@ def detach_state(state):
     return state.detach()
 
 
+class LossPerplexity(Perplexity):
+    """torchmetrics' ``Perplexity`` (its states, ``exp`` of their ratio, their sums across processes) updated with a
+    batch's mean cross-entropy and its token count, the loss the step has already computed. ``Perplexity``'s own update
+    takes the logits and computes their softmax a second time: a quarter of a millisecond of the 0.17 GRU's
+    16-millisecond step on a 2-core CPU, for the same number."""
+
+    def update(self, loss: torch.Tensor, count: int) -> None:
+        self.total_log_probs += loss.detach().float() * count
+        self.count += count
+
+
 class LanguageModel(ZooModule):
     """Next-token prediction with perplexity, truncated BPTT across sequential batches, and generation.
 
@@ -67,7 +78,7 @@ class LanguageModel(ZooModule):
         if num_preds < 0 or temperature < 0:
             raise ValueError("num_preds and temperature must not be negative")
         self.vocab: Vocab | None = None
-        self.train_ppl, self.val_ppl, self.test_ppl = Perplexity(), Perplexity(), Perplexity()
+        self.train_ppl, self.val_ppl, self.test_ppl = LossPerplexity(), LossPerplexity(), LossPerplexity()
         self._state = None
 
     # --- what a concrete model defines -----------------------------------------------------------
@@ -109,7 +120,7 @@ class LanguageModel(ZooModule):
             self._state = state
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
         self.log_mean(f"{stage}/loss", loss, Y.numel())
-        self.log_epoch(f"{stage}/ppl", getattr(self, f"{stage}_ppl"), logits.detach().float(), Y)
+        self.log_epoch(f"{stage}/ppl", getattr(self, f"{stage}_ppl"), loss, Y.numel())
         return loss
 
     def _carries_state(self) -> bool:

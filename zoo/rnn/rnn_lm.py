@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.checks import check_choice, check_impl, check_positive
-from ..core.fused_gru import make_gru
+from ..core.fused_gru import FusedGRU, make_gru
 from ..core.init import INIT_SCHEMES, init_weights
 from ..core.language_model import LanguageModel
 from ..core.registry import Book, register_model
@@ -77,7 +77,8 @@ class RNNLM(LanguageModel):
         self.linear = init_weights(nn.Linear(H * self.num_directions, vocab_size), self.init)
 
     def forward(self, X: torch.Tensor, state=None):
-        inputs = F.one_hot(X.T, self.vocab_size).float()  # (steps, batch, vocab)
+        # (steps, batch, vocab) one-hot codes; FusedGRU, the CPU speed switch, takes the indices for them
+        inputs = X.T if isinstance(self.rnn, FusedGRU) else F.one_hot(X.T, self.vocab_size).float()
         outputs, state = self.rnn(inputs, state)
         return self.linear(outputs).transpose(0, 1), state
 
