@@ -6,7 +6,8 @@ the backward pass, takes one small product per timestep for the hidden weights' 
 ``nn.GRU``'s parameters, state layout and results and runs each layer as one autograd function instead: one product
 fills a gate buffer with every timestep's input part and biases, each step's hidden product accumulates into it in
 place and its gates are taken in place (one product and four elementwise operations a step; one-hot inputs, the
-language models' characters, pick their rows instead of the product), and the hand-written backward takes the
+language models' characters, pick their rows instead of the product, and token indices stand for their one-hot
+codes without the codes being made), and the hand-written backward takes the
 factors of the gates' gradients for all steps at once, walks the timesteps back with only what depends on the
 previous one (two elementwise operations and a product a step), then takes the weights' and biases' gradients over
 all timesteps. Its larger float32 products go to oneDNN's linear, where this PyTorch build has it, only where a
